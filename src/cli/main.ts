@@ -1,0 +1,109 @@
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config.ts';
+import { migrate } from '../db/migrate.ts';
+import { createPool, ensureDatabase } from '../db/pool.ts';
+import { AppError } from '../errors.ts';
+import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
+import { runPublish } from './publish.ts';
+import { runRetry } from './retry.ts';
+import { runStatus } from './status.ts';
+import { runErase, runExport, runFind, runImport } from './subscribers.ts';
+import { runAdd, runList, runRemove } from './suppressions.ts';
+
+/** Runs a command on booted dependencies; a returned number is the exit status. */
+function act<A extends unknown[]>(work: (deps: Parameters<Parameters<typeof withDeps>[0]>[0], ...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    process.exitCode = (await withDeps((deps) => work(deps, ...args))) ?? EXIT.ok;
+  };
+}
+
+async function runMigrate(): Promise<void> {
+  const config = loadConfig();
+  if (await ensureDatabase(config.DATABASE_URL)) print('Created the database.');
+  const pool = createPool(config.DATABASE_URL, 1);
+  try {
+    const applied = await migrate(pool);
+    print(applied.length ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
+  } finally {
+    await pool.end();
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('npm run cli --')
+    .description('Powiadom operators’ CLI: works on PostgreSQL and Redis directly (DATABASE_URL, REDIS_URL, QUEUE_PREFIX), no HTTP.')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', '\nExit status: 0 done, 1 failed (message on stderr), 2 wrong usage.');
+
+  program.command('status').description('queues, subscribers and the last 10 articles with their delivery progress').option('--json', 'print the same document as GET /api/stats').action(act((deps, options: { json?: boolean }) => runStatus(deps, options)));
+  program
+    .command('publish <file>')
+    .description('publish an article from a .json file (the POST /api/articles body) or a .md export of the site; notifies subscribers')
+    .option('-t, --topic <slug...>', 'topics (default for .md: taken from the URL path, e.g. /dla-mediow/)')
+    .option('--no-notify', 'record the article without notifying anyone')
+    .action(act((deps, file: string, options: { topic?: string[]; notify: boolean }) => runPublish(deps, file, options)));
+  program
+    .command('retry <articleId>')
+    .description('send the failed deliveries of an article again (suppressed ones stay)')
+    .action((id: string) => {
+      const articleId = parseId(id, 'an article'); // before connecting: wrong usage needs no services
+      return act((deps) => runRetry(deps, articleId))();
+    });
+
+  const subscribers = program.command('subscribers').description('import, export, find and erase subscribers');
+  subscribers.command('import <file>').description('import active subscribers from .csv (email,topics,lang,consentSource) or .json; exit 1 when some rows were invalid').action(act((deps, file: string) => runImport(deps, file)));
+  subscribers
+    .command('export')
+    .description('print every subscriber to stdout')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .action(act((deps, options: { format: string }) => runExport(deps, options.format)));
+  subscribers.command('find <text>').description('an exact address, or a part of one').option('--json', 'print JSON').action(act((deps, text: string, options: { json?: boolean }) => runFind(deps, text, options)));
+  subscribers
+    .command('erase <id>')
+    .description('erase a subscriber (GDPR art. 17); exit 1 when unknown')
+    .action((id: string) => {
+      const subscriberId = parseId(id, 'a subscriber');
+      return act((deps) => runErase(deps, subscriberId))();
+    });
+
+  const suppressions = program.command('suppressions').description('the hashed list of addresses that are never mailed');
+  suppressions.command('list').description('newest first (hashes only)').option('--limit <n>', 'rows', '50').option('--offset <n>', 'rows to skip', '0').action(act((deps, options: { limit: string; offset: string }) => runList(deps, options)));
+  suppressions
+    .command('add <email>')
+    .description('suppress an address')
+    .addOption(new Option('-r, --reason <reason>', 'why').choices(['manual', 'hard_bounce', 'complaint']).makeOptionMandatory())
+    .option('-n, --note <text>', 'a note for other operators')
+    .action(act((deps, email: string, options: { reason: string; note?: string }) => runAdd(deps, email, options)));
+  suppressions.command('remove <emailOrHash>').description('lift a suppression; exit 1 when there is none').action(act((deps, key: string) => runRemove(deps, key)));
+
+  program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
+  return program;
+}
+
+/** Maps any failure onto a message and the documented exit status. */
+function exitStatusOf(err: unknown): number {
+  if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+  if (err instanceof UsageError) {
+    note(`${err.message}\n(add --help for usage)`);
+    return EXIT.usage;
+  }
+  note(`Error: ${err instanceof AppError && err.fields ? `${err.message} ${JSON.stringify(err.fields)}` : (err as Error).message}`);
+  return EXIT.error;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitStatusOf(err);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseArticleMarkdown, topicFromUrl } from '../core/article-markdown.ts';
+import type { ArticleInput } from '../core/articles.ts';
+import { listTopics } from '../db/topic-queries.ts';
+import type { Deps } from '../deps.ts';
+import { articleSchema } from '../http/schemas.ts';
+import { print, UsageError } from './context.ts';
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  topic?: string[];
+  notify: boolean;
+}
+
+async function readArticle(file: string, topics: string[] | undefined, known: string[]): Promise<ArticleInput> {
+  const ext = extname(file).toLowerCase();
+  if (ext !== '.json' && ext !== '.md') throw new UsageError(`Cannot publish ${file}: give a .json or .md file.`);
+  const text = await readFile(file, 'utf8');
+  if (ext === '.md') {
+    const article = parseArticleMarkdown(text);
+    const fromUrl = topicFromUrl(article.url, known);
+    const chosen = topics ?? (fromUrl ? [fromUrl] : null);
+    if (!chosen) throw new UsageError(`No topic in the URL's path ${new URL(article.url).pathname}: give --topic (one of ${known.join(', ')}).`);
+    return { ...article, topics: chosen };
+  }
+  const parsed = articleSchema.safeParse({ ...(JSON.parse(text) as object), ...(topics ? { topics } : {}) });
+  if (!parsed.success) {
+    throw new Error(`The article in ${file} is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** `publish <file>`: records an article from JSON or a markdown export and starts its notification. */
+export async function runPublish(deps: Deps, file: string, options: PublishOptions): Promise<void> {
+  const known = (await listTopics(deps.pool)).map((t) => t.slug);
+  const input = await readArticle(file, options.topic, known);
+  const { article, created } = await deps.articles.publish(input, { notify: options.notify });
+  const what = created ? (article.notify ? 'published; notification queued' : 'recorded without notification') : 'already known; nothing new';
+  print(`Article ${article.id} ${what}: ${article.title} [${article.topics.join(', ')}]`);
+}

@@ -1,0 +1,153 @@
+import * as articles from '../db/article-queries.ts';
+import type { ArticleRow, DeliveryCounts, FanoutStatus } from '../db/article-queries.ts';
+import type { Db } from '../db/pool.ts';
+import { invalid } from '../errors.ts';
+
+/** An article as published by the office (the API body, a feed item, the CLI). */
+export interface ArticleInput {
+  /** idempotency key; the URL when absent */
+  guid?: string;
+  url: string;
+  title: string;
+  summary?: string | null;
+  publishedAt?: string | Date | null;
+  topics: string[];
+  imageUrl?: string | null;
+  lang?: 'pl' | 'en';
+  source?: string | null;
+}
+
+/** An article as the rest of the application sees it. */
+export interface ArticleView {
+  id: number;
+  guid: string;
+  url: string;
+  title: string;
+  summary: string | null;
+  imageUrl: string | null;
+  lang: string;
+  source: string | null;
+  topics: string[];
+  publishedAt: Date;
+  createdAt: Date;
+  notify: boolean;
+  fanoutStatus: FanoutStatus;
+}
+
+/** A page request: 1-based page number and page size. */
+export interface PageRequest {
+  page: number;
+  perPage: number;
+}
+
+/** A page of articles with the total count. */
+export interface ArticlePage {
+  items: ArticleView[];
+  page: number;
+  perPage: number;
+  total: number;
+}
+
+/** Starting the notification of an article: implemented with BullMQ in src/jobs.ts. */
+export interface FanoutJobs {
+  /** Enqueues the article's fan-out; idempotent per article. */
+  queueFanout(articleId: number): Promise<void>;
+}
+
+export type { DeliveryCounts };
+
+/** Maps a row to the view. */
+export function toArticleView(row: ArticleRow): ArticleView {
+  return {
+    id: row.id,
+    guid: row.guid,
+    url: row.url,
+    title: row.title,
+    summary: row.summary,
+    imageUrl: row.image_url,
+    lang: row.lang,
+    source: row.source,
+    topics: row.topics,
+    publishedAt: row.published_at,
+    createdAt: row.created_at,
+    notify: row.notify,
+    fanoutStatus: row.fanout_status,
+  };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Throws invalid() naming every bad field of an article (URLs must be http(s)). */
+export function checkArticleInput(input: ArticleInput): void {
+  const fields: Record<string, string> = {};
+  if (!isHttpUrl(input.url)) fields.url = 'must be an http(s) URL';
+  if (input.imageUrl && !isHttpUrl(input.imageUrl)) fields.imageUrl = 'must be an http(s) URL';
+  if (!input.title?.trim()) fields.title = 'is required';
+  if (!Array.isArray(input.topics) || input.topics.length === 0) fields.topics = 'must name at least one topic';
+  if (Object.keys(fields).length > 0) throw invalid('The article is not valid.', fields);
+}
+
+/**
+ * Records articles, idempotently on guid (else URL), and starts their notification exactly once.
+ * The delivery ledger (deliveries) is written by the fan-out, never here.
+ */
+export class ArticleService {
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: FanoutJobs,
+  ) {}
+
+  /** Records an article; `notify: false` records it without notifying anyone. Same guid again → created false. */
+  async publish(input: ArticleInput, options: { notify?: boolean } = {}): Promise<{ article: ArticleView; created: boolean }> {
+    checkArticleInput(input);
+    const topics = [...new Set(input.topics)];
+    const unknown = await articles.listUnknownTopics(this.db, topics);
+    if (unknown.length > 0) throw invalid(`Unknown topic: ${unknown.join(', ')}.`, { topics: `unknown topic: ${unknown.join(', ')}` });
+    const guid = (input.guid?.trim() || input.url).slice(0, 2000);
+    const inserted = await articles.insertArticle(this.db, {
+      guid,
+      url: input.url,
+      title: input.title.trim(),
+      summary: input.summary?.trim() || null,
+      imageUrl: input.imageUrl || null,
+      lang: input.lang ?? 'pl',
+      source: input.source?.trim() || null,
+      topics,
+      publishedAt: input.publishedAt ? new Date(input.publishedAt) : null,
+      notify: options.notify !== false,
+    });
+    const row = inserted ?? (await articles.getArticleByGuid(this.db, guid));
+    if (!row) throw new Error(`article ${guid} vanished after insert`);
+    // A republish re-enqueues an unfinished fan-out: harmless (one job per article), and it heals a
+    // first publish whose enqueue failed while Redis was away.
+    if (row.notify && (row.fanout_status === 'pending' || row.fanout_status === 'running')) await this.jobs.queueFanout(row.id);
+    return { article: toArticleView(row), created: inserted !== null };
+  }
+
+  /** One article, or null. */
+  async get(id: number): Promise<ArticleView | null> {
+    const row = await articles.getArticle(this.db, id);
+    return row ? toArticleView(row) : null;
+  }
+
+  /** A page of articles, newest publication first. */
+  async list(page: PageRequest): Promise<ArticlePage> {
+    const [rows, total] = await Promise.all([
+      articles.listArticles(this.db, page.perPage, (page.page - 1) * page.perPage),
+      articles.countArticles(this.db),
+    ]);
+    return { items: rows.map(toArticleView), page: page.page, perPage: page.perPage, total };
+  }
+
+  /** The delivery ledger of an article counted by status. */
+  async deliveryCounts(id: number): Promise<DeliveryCounts> {
+    return articles.countDeliveries(this.db, id);
+  }
+}

@@ -1,0 +1,117 @@
+import type pg from 'pg';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { withTransaction } from '../db/pool.ts';
+import * as subscribers from '../db/subscriber-queries.ts';
+import { filterSuppressedHashes } from '../db/suppression-queries.ts';
+import { listTopics } from '../db/topic-queries.ts';
+import { invalid } from '../errors.ts';
+import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
+import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
+
+/** Result of an import, as the API answers it. */
+export interface ImportResult {
+  created: number;
+  updated: number;
+  skipped: number;
+  invalid: { row: number; reason: string }[];
+}
+
+interface ImportRow {
+  email: string;
+  lang: 'pl' | 'en';
+  topics: string[];
+  source: string;
+}
+
+const BATCH_SIZE = 2000;
+
+/** Parses a CSV body with a header row (email, topics, lang, consentSource); topics split on ; | or spaces. */
+export function parseImportCsv(text: string): Record<string, unknown>[] {
+  try {
+    return parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<
+      string,
+      unknown
+    >[];
+  } catch (err) {
+    throw invalid(`The CSV could not be parsed: ${(err as Error).message}`);
+  }
+}
+
+function toTopicList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (Array.isArray(value)) return value.map(String);
+  return String(value)
+    .split(/[;|,\s]+/)
+    .filter(Boolean);
+}
+
+function validateRow(raw: unknown, known: Set<string>): ImportRow | string {
+  if (typeof raw !== 'object' || raw === null) return 'row is not an object';
+  const record = raw as Record<string, unknown>;
+  const email = typeof record.email === 'string' ? record.email : '';
+  const problem = emailProblem(email);
+  if (problem) return `email ${problem}`;
+  const lang = record.lang === undefined || record.lang === '' ? 'pl' : record.lang;
+  if (lang !== 'pl' && lang !== 'en') return 'lang must be pl or en';
+  const topics = toTopicList(record.topics) ?? [...known];
+  const unknown = topics.filter((t) => !known.has(t));
+  if (unknown.length > 0) return `unknown topic: ${unknown.join(', ')}`;
+  if (topics.length === 0) return 'no topics';
+  const source = typeof record.consentSource === 'string' && record.consentSource.trim() ? record.consentSource.trim().slice(0, 200) : 'import';
+  return { email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
+}
+
+async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResult): Promise<void> {
+  await withTransaction(pool, async (tx) => {
+    const blocked = await filterSuppressedHashes(tx, batch.map((r) => hashEmail(r.email)));
+    const rows = batch.filter((r) => !blocked.has(hashEmail(r.email)));
+    const written = await subscribers.upsertImportedSubscribers(
+      tx,
+      rows.map((r) => r.email),
+      rows.map((r) => r.lang),
+    );
+    const byEmail = new Map(rows.map((r) => [r.email, r]));
+    const pairIds: number[] = [];
+    const pairSlugs: string[] = [];
+    for (const w of written) {
+      for (const slug of byEmail.get(w.email)!.topics) {
+        pairIds.push(w.id);
+        pairSlugs.push(slug);
+      }
+    }
+    await subscribers.replaceTopicsBatch(tx, pairIds, pairSlugs, written.map((w) => w.id));
+    const created = written.filter((w) => w.inserted);
+    await subscribers.insertImportConsents(tx, created.map((w) => w.id), created.map((w) => byEmail.get(w.email)!.source), CONSENT_TEXT_VERSION);
+    result.created += created.length;
+    result.updated += written.length - created.length;
+    result.skipped += batch.length - written.length;
+  });
+}
+
+/**
+ * Imports subscribers as active (their consent was collected elsewhere, named by consentSource).
+ * Idempotent on the address; never re-activates someone who unsubscribed or is suppressed.
+ */
+export async function importSubscribers(pool: pg.Pool, input: unknown[]): Promise<ImportResult> {
+  const known = new Set((await listTopics(pool)).map((t) => t.slug));
+  const result: ImportResult = { created: 0, updated: 0, skipped: 0, invalid: [] };
+  const seen = new Set<string>();
+  let batch: ImportRow[] = [];
+  for (const [index, raw] of input.entries()) {
+    const row = validateRow(raw, known);
+    if (typeof row === 'string') {
+      result.invalid.push({ row: index + 1, reason: row });
+    } else if (seen.has(row.email)) {
+      result.skipped += 1;
+    } else {
+      seen.add(row.email);
+      batch.push(row);
+    }
+    if (batch.length >= BATCH_SIZE) {
+      await writeBatch(pool, batch, result);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await writeBatch(pool, batch, result);
+  return result;
+}

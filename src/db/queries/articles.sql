@@ -1,0 +1,35 @@
+-- name: insert-article
+-- Records an article unless its guid exists ($1 guid … $10 notify, $11 fan-out status); returns the new row or nothing.
+INSERT INTO articles (guid, url, title, summary, image_url, lang, source, topics, published_at, notify, fanout_status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10, $11)
+ON CONFLICT (guid) DO NOTHING
+RETURNING *;
+
+-- name: get-article-by-guid
+-- One article by its idempotency key.
+SELECT * FROM articles WHERE guid = $1;
+
+-- name: get-article
+-- One article by id.
+SELECT * FROM articles WHERE id = $1;
+
+-- name: list-articles
+-- Articles, newest publication first, paginated ($1 limit, $2 offset).
+SELECT * FROM articles ORDER BY published_at DESC, id DESC LIMIT $1 OFFSET $2;
+
+-- name: count-articles
+-- How many articles there are.
+SELECT count(*)::int AS total FROM articles;
+
+-- name: count-deliveries
+-- The delivery ledger of one article, counted by status.
+SELECT count(*)::int AS recipients,
+       count(*) FILTER (WHERE status = 'sent')::int AS sent,
+       count(*) FILTER (WHERE status = 'failed')::int AS failed,
+       count(*) FILTER (WHERE status = 'pending')::int AS pending,
+       count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed
+FROM deliveries WHERE article_id = $1;
+
+-- name: list-unknown-topics
+-- Which of the given slugs ($1 text[]) are not topics.
+SELECT slug FROM unnest($1::text[]) AS t(slug) WHERE NOT EXISTS (SELECT 1 FROM topics WHERE topics.slug = t.slug);

@@ -1,0 +1,39 @@
+-- name: subscribers-by-status
+-- Number of subscribers per status (pending, active, unsubscribed).
+SELECT status, count(*) AS count FROM subscribers GROUP BY status ORDER BY status;
+
+-- name: subscribers-by-topic
+-- Per topic: its active subscribers and all subscribers (any status) that chose it; topics without any show 0.
+SELECT t.slug,
+       count(s.id) FILTER (WHERE s.status = 'active') AS active,
+       count(s.id) AS total
+FROM topics t
+LEFT JOIN subscriber_topics st ON st.topic_slug = t.slug
+LEFT JOIN subscribers s ON s.id = st.subscriber_id
+GROUP BY t.slug
+ORDER BY t.slug;
+
+-- name: deliveries-by-status
+-- Number of deliveries per status over the whole ledger (pending, sent, failed, suppressed).
+SELECT status, count(*) AS count FROM deliveries GROUP BY status ORDER BY status;
+
+-- name: deliveries-by-status-since
+-- Deliveries per status whose last change ($1) is recent: what happened in a window (24 h, 7 days).
+SELECT status, count(*) AS count FROM deliveries WHERE updated_at >= $1 GROUP BY status ORDER BY status;
+
+-- name: list-feeds
+-- Every polled feed with its last poll, last success and last error.
+SELECT url, topic, last_poll_at, last_ok_at, last_error FROM feeds ORDER BY url;
+
+-- name: recent-articles-progress
+-- The newest $1 articles with their fan-out state and delivery counts per status.
+SELECT a.id, a.title, a.url, a.topics, a.published_at, a.created_at, a.notify, a.fanout_status, a.fanout_done_at,
+       count(d.id) AS total,
+       count(d.id) FILTER (WHERE d.status = 'pending') AS pending,
+       count(d.id) FILTER (WHERE d.status = 'sent') AS sent,
+       count(d.id) FILTER (WHERE d.status = 'failed') AS failed,
+       count(d.id) FILTER (WHERE d.status = 'suppressed') AS suppressed
+FROM (SELECT * FROM articles ORDER BY created_at DESC, id DESC LIMIT $1) a
+LEFT JOIN deliveries d ON d.article_id = a.id
+GROUP BY a.id, a.title, a.url, a.topics, a.published_at, a.created_at, a.notify, a.fanout_status, a.fanout_done_at
+ORDER BY a.created_at DESC, a.id DESC;

@@ -1,0 +1,72 @@
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { ArticleService } from './core/articles.ts';
+import { Links } from './core/links.ts';
+import { SubscriptionService } from './core/subscriptions.ts';
+import { TokenSigner } from './core/tokens.ts';
+import { createPool } from './db/pool.ts';
+import { createLimiters, type Limiters } from './http/rate-limits.ts';
+import { PageRenderer, type Brand } from './http/pages.ts';
+import { JobQueues, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import type { Logger } from './log.ts';
+import { createRedis } from './redis.ts';
+
+/** Everything the API and the workers share, created once per process. */
+export interface Deps {
+  config: Config;
+  log: Logger;
+  pool: pg.Pool;
+  /** producer connection: fails fast while Redis is away */
+  redis: Redis;
+  queues: JobQueues;
+  signer: TokenSigner;
+  links: Links;
+  subscriptions: SubscriptionService;
+  articles: ArticleService;
+  pages: PageRenderer;
+  limiters: Limiters;
+}
+
+/** Branding of pages and previews: BRAND_* variables, else the office (DUW Wrocław) as the default. */
+export function defaultBrand(config: Config): Brand {
+  const officeName = config.BRAND_OFFICE_NAME;
+  return {
+    officeName: {
+      pl: officeName ?? 'Dolnośląski Urząd Wojewódzki we Wrocławiu',
+      en: officeName ?? 'Lower Silesian Voivodeship Office in Wrocław',
+    },
+    serviceName: 'Powiadom',
+    homeUrl: config.BRAND_HOME_URL ?? '/subscribe',
+    logoUrl: config.BRAND_LOGO_URL ?? '/static/logo.svg',
+    primaryColor: config.BRAND_PRIMARY_COLOR,
+  };
+}
+
+/** Creates the shared dependencies; nothing listens or consumes jobs yet. */
+export async function createDeps(config: Config, log: Logger): Promise<Deps> {
+  const pool = createPool(config.DATABASE_URL);
+  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed'));
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  redis.on('error', (err) => log.warn({ err: err.message }, 'Redis connection error'));
+  const queues = new JobQueues(redis, config.QUEUE_PREFIX, { attempts: config.SEND_ATTEMPTS, backoffMs: config.SEND_BACKOFF_MS });
+  for (const queue of queues.all()) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
+  const signer = new TokenSigner(config.SECRET);
+  const links = new Links(config.PUBLIC_URL, signer, config.CONFIRM_TOKEN_TTL_DAYS * 86_400);
+  const subscriptions = new SubscriptionService(pool, signer, new QueueSubscriptionMailJobs(queues), {
+    confirmationsPerDay: config.CONFIRMATIONS_PER_DAY,
+    pendingTtlDays: config.PENDING_TTL_DAYS,
+    welcomeEmail: config.WELCOME_EMAIL,
+  });
+  const articles = new ArticleService(pool, new QueueFanoutJobs(queues));
+  const pages = await PageRenderer.create(defaultBrand(config));
+  const limiters = createLimiters(redis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
+  return { config, log, pool, redis, queues, signer, links, subscriptions, articles, pages, limiters };
+}
+
+/** Closes queues, Redis and PostgreSQL, in that order. */
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.queues.close().catch(() => undefined);
+  await deps.redis.quit().catch(() => deps.redis.disconnect());
+  await deps.pool.end().catch(() => undefined);
+}

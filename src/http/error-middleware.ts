@@ -1,0 +1,57 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { AppError, invalidJson, isConnectionError, notFound, payloadTooLarge, unavailable } from '../errors.ts';
+import { translate, type Lang } from '../i18n.ts';
+import type { Logger } from '../log.ts';
+import type { PageRenderer } from './pages.ts';
+import { pageLang } from './request-info.ts';
+
+/** Maps body-parser, connection and unknown errors onto AppError. */
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.too.large') return payloadTooLarge();
+  if (e.type === 'entity.parse.failed') return invalidJson();
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new AppError(415, 'invalid_request', 'Unsupported content encoding.');
+  }
+  if (isConnectionError(err)) return unavailable();
+  return null;
+}
+
+const PAGE_MESSAGES = new Set(['unauthorized', 'invalid_token', 'expired_token', 'not_found', 'rate_limited', 'unavailable', 'payload_too_large', 'invalid_request']);
+
+function pageMessage(lang: Lang, code: string): string {
+  return translate(lang, `pages.error.${PAGE_MESSAGES.has(code) ? code : code === 'invalid_json' ? 'invalid_request' : 'internal'}`);
+}
+
+/** Answers unknown routes with 404 in the client's format. */
+export const notFoundHandler: RequestHandler = (_req, _res, next) => next(notFound('Page'));
+
+/** The one error middleware: JSON `{"error":{code,message,fields?}}`, or an HTML page for browser routes. */
+export function errorMiddleware(pages: PageRenderer, formPath = '/subscribe'): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const log = (req as Request & { log?: Logger }).log;
+    const appError = toAppError(err) ?? new AppError(500, 'internal', 'Internal server error.');
+    if (appError.status >= 500) log?.error({ err }, 'request failed');
+    else log?.debug({ code: appError.code }, 'request refused');
+    if (res.headersSent) return;
+    res.status(appError.status).set(appError.headers ?? {});
+    const wantsHtml = res.locals.htmlErrors === true || (req.method === 'GET' && !req.path.startsWith('/api/') && req.accepts(['json', 'html']) === 'html');
+    if (wantsHtml) {
+      const lang = pageLang(req);
+      try {
+        const html = pages.render(
+          'error',
+          { lang, title: translate(lang, 'pages.error.title'), currentUrl: req.originalUrl },
+          { message: pageMessage(lang, appError.code), formUrl: lang === 'en' ? `${formPath}?lang=en` : formPath },
+        );
+        res.type('html').send(html);
+        return;
+      } catch (renderError) {
+        // Never let Express's default handler print a stack trace: fall through to the JSON answer.
+        log?.error({ err: renderError }, 'error page failed to render');
+      }
+    }
+    res.json({ error: { code: appError.code, message: appError.message, ...(appError.fields ? { fields: appError.fields } : {}) } });
+  };
+}

@@ -1,0 +1,65 @@
+import type { Request, Response } from 'express';
+import { readCanarySuccess } from '../canary.ts';
+import { retryFailedDeliveries } from '../core/delivery-retry.ts';
+import { collectStats } from '../core/stats.ts';
+import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds } from '../db/stats-queries.ts';
+import type { Deps } from '../deps.ts';
+import { notFound } from '../errors.ts';
+import { QueueRetrySendJobs } from '../jobs.ts';
+import { canaryLastSuccess, registry, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
+import { bullQueueInspector, readAllQueueStats } from '../queue-stats.ts';
+import { presentStats } from './presenters-ops.ts';
+
+/** How long the PostgreSQL part of a scrape is reused: several Prometheus servers must not multiply queries. */
+const DATABASE_SNAPSHOT_TTL_MS = 5_000;
+
+/** Reads the PostgreSQL gauges at most once per TTL. */
+function databaseSnapshots(deps: Deps) {
+  let cached: { at: number; snapshot: Promise<DatabaseSnapshot> } | null = null;
+  return (): Promise<DatabaseSnapshot> => {
+    if (!cached || Date.now() - cached.at > DATABASE_SNAPSHOT_TTL_MS) {
+      const snapshot = Promise.all([countSubscribersByStatus(deps.pool), countDeliveriesByStatus(deps.pool), listFeeds(deps.pool)]).then(
+        ([subscribers, deliveries, feeds]) => ({ subscribers, deliveries, feeds }),
+      );
+      cached = { at: Date.now(), snapshot };
+      snapshot.catch(() => (cached = null));
+    }
+    return cached.snapshot;
+  };
+}
+
+/** Handlers of the operators' console: metrics, stats and queue actions. */
+export function opsHandlers(deps: Deps) {
+  const snapshot = databaseSnapshots(deps);
+  return {
+    /** GET /metrics: Prometheus text format; queue and database gauges are read now. */
+    async metrics(_req: Request, res: Response) {
+      const [queues, db, canary] = await Promise.all([readAllQueueStats(deps.queues), snapshot(), readCanarySuccess(deps.redis, deps.config.QUEUE_PREFIX)]);
+      setQueueGauges(queues);
+      setDatabaseGauges(db);
+      if (canary) canaryLastSuccess.set(canary.getTime() / 1000);
+      res.type(registry.contentType).send(await renderMetrics());
+    },
+
+    /** GET /api/stats */
+    async stats(_req: Request, res: Response) {
+      res.json(presentStats(await collectStats(deps.pool, bullQueueInspector(deps.queues))));
+    },
+
+    /** POST /api/articles/:id/retry: failed deliveries (never suppressed ones) back to pending, send jobs enqueued. */
+    async retryArticle(_req: Request, res: Response, id: number) {
+      if (!(await deps.articles.get(id))) throw notFound('Article');
+      const result = await retryFailedDeliveries(deps.pool, new QueueRetrySendJobs(deps.queues), id, deps.config.SEND_BATCH_SIZE);
+      res.status(202).json({ articleId: id, requeued: result.requeued, jobs: result.jobs });
+    },
+
+    /** POST /api/queues/:name/pause and /resume: every worker of the queue stops (resumes) taking jobs. */
+    async setPaused(_req: Request, res: Response, name: string, paused: boolean) {
+      const queue = deps.queues.byName(name);
+      if (!queue) throw notFound('Queue');
+      if (paused) await queue.pause();
+      else await queue.resume();
+      res.json({ queue: name, paused: await queue.isPaused() });
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type SendMailOptions, type Transporter, type TransportOptions } from 'nodemailer';
+import type { Config } from '../config.ts';
+import { FilledMessage } from './mime-template.ts';
+import { RawSmtpPool } from './raw-smtp-pool.ts';
+
+/** One message to one recipient. */
+export interface OutgoingMessage {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Deterministic Message-ID, e.g. "<confirm-12-1@powiadom.example>" */
+  messageId: string;
+  headers?: Record<string, string>;
+  /** Becomes List-Unsubscribe (+ List-Unsubscribe-Post one-click) when set. */
+  listUnsubscribe?: { url: string; mail?: string };
+}
+
+/** A prebuilt RFC 5322 message and its SMTP envelope. */
+export interface RawMessage {
+  from: string;
+  to: string;
+  raw: string | Buffer | FilledMessage;
+}
+
+/** The message's bytes, for the paths that keep them. */
+function rawBytes(raw: RawMessage['raw']): string | Buffer {
+  return raw instanceof FilledMessage ? raw.toBuffer() : raw;
+}
+
+/** Sends e-mail; the only thing workers know about delivery. */
+export interface Mailer {
+  /** Composes and sends one message. */
+  send(message: OutgoingMessage): Promise<void>;
+  /** Sends an already-built MIME message as is (the notification fast path). */
+  sendRaw(message: RawMessage): Promise<void>;
+  /** Where mail goes: "smtp://host:port" or the outbox folder. */
+  readonly destination: string;
+  /** The From address used for every message. */
+  readonly from: string;
+  close(): Promise<void>;
+}
+
+/** Builds nodemailer's DKIM options when all three DKIM variables are set. */
+export function dkimOptions(config: Config) {
+  if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR || !config.DKIM_PRIVATE_KEY) return undefined;
+  return {
+    domainName: config.DKIM_DOMAIN,
+    keySelector: config.DKIM_SELECTOR,
+    privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n'),
+    // Both unsubscribe headers must be covered by the signature (RFC 8058 section 4).
+    headerFieldNames: 'from:to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post:list-id',
+  };
+}
+
+function toMailOptions(from: string, replyTo: string | undefined, message: OutgoingMessage): SendMailOptions {
+  return {
+    from,
+    to: message.to,
+    replyTo,
+    subject: message.subject,
+    html: message.html,
+    text: message.text,
+    messageId: message.messageId,
+    headers: message.listUnsubscribe ? { ...message.headers, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : message.headers,
+    list: message.listUnsubscribe
+      ? { unsubscribe: [message.listUnsubscribe.url, ...(message.listUnsubscribe.mail ? [`mailto:${message.listUnsubscribe.mail}`] : [])] }
+      : undefined,
+  };
+}
+
+class SmtpMailer implements Mailer {
+  readonly destination: string;
+  private readonly transport: Transporter;
+  /** prebuilt notifications go over plain nodemailer connections; with DKIM through the transport, which signs */
+  private readonly rawPool: RawSmtpPool | null;
+
+  constructor(
+    readonly from: string,
+    private readonly replyTo: string | undefined,
+    smtpUrl: string,
+    poolSize: number,
+    timeoutMs: number,
+    dkim: ReturnType<typeof dkimOptions>,
+  ) {
+    const url = new URL(smtpUrl);
+    this.destination = `${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
+    this.transport = nodemailer.createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections: poolSize,
+      maxMessages: Infinity,
+      connectionTimeout: Math.min(10_000, timeoutMs),
+      greetingTimeout: Math.min(10_000, timeoutMs),
+      socketTimeout: timeoutMs,
+      dkim,
+    } as TransportOptions);
+    this.rawPool = dkim ? null : new RawSmtpPool(url, poolSize, timeoutMs);
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    await this.transport.sendMail(toMailOptions(this.from, this.replyTo, message));
+  }
+
+  async sendRaw(message: RawMessage): Promise<void> {
+    if (this.rawPool) await this.rawPool.send(message.from, message.to, message.raw);
+    else await this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: rawBytes(message.raw) });
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+    this.rawPool?.close();
+  }
+}
+
+/** Writes each message as an .eml file: the development default when SMTP_URL is unset. */
+class OutboxMailer implements Mailer {
+  private readonly composer: Transporter;
+
+  constructor(
+    readonly from: string,
+    private readonly replyTo: string | undefined,
+    readonly destination: string,
+    dkim: ReturnType<typeof dkimOptions>,
+  ) {
+    this.composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', dkim } as TransportOptions);
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    const info = (await this.composer.sendMail(toMailOptions(this.from, this.replyTo, message))) as { message: Buffer };
+    await this.write(message.messageId, info.message);
+  }
+
+  async sendRaw(message: RawMessage): Promise<void> {
+    const raw = rawBytes(message.raw);
+    const id = /^Message-ID:\s*<([^>]+)>/im.exec(raw.toString())?.[1] ?? `${Date.now()}`;
+    await this.write(id, raw);
+  }
+
+  async close(): Promise<void> {
+    this.composer.close();
+  }
+
+  private async write(messageId: string, content: string | Buffer): Promise<void> {
+    await mkdir(this.destination, { recursive: true });
+    const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${messageId.replace(/[^\w.-]+/g, '_')}.eml`;
+    await writeFile(path.join(this.destination, name), content);
+  }
+}
+
+/** SMTP (pooled) when SMTP_URL is set, else the local outbox folder. */
+export function createMailer(config: Config): Mailer {
+  const dkim = dkimOptions(config);
+  if (config.SMTP_URL) return new SmtpMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, config.SMTP_URL, config.SMTP_POOL_SIZE, config.SMTP_TIMEOUT_MS, dkim);
+  return new OutboxMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, path.resolve(config.OUTBOX_DIR), dkim);
+}

@@ -1,0 +1,87 @@
+import type { Links } from '../core/links.ts';
+import { hashEmail } from '../core/email-address.ts';
+import * as subscribers from '../db/subscriber-queries.ts';
+import { getSuppression } from '../db/suppression-queries.ts';
+import { listTopics } from '../db/topic-queries.ts';
+import type { Db } from '../db/pool.ts';
+import { topicDisplayName } from '../core/topic-names.ts';
+import { toLang, type Lang } from '../i18n.ts';
+import type { EmailJob } from '../jobs.ts';
+import type { OutgoingMessage } from './mailer.ts';
+import type { EmailRenderer } from './render.ts';
+
+/** Outcome of composing a transactional e-mail: a message, or why nothing is to be sent. */
+export type Composed = { send: OutgoingMessage } | { skip: string };
+
+/** The domain part of the From address, for Message-IDs. */
+export function messageIdDomain(mailFrom: string): string {
+  return /@([^>\s]+)/.exec(mailFrom)?.[1] ?? 'powiadom.local';
+}
+
+/**
+ * Composes confirmation, already-subscribed and welcome e-mails from the current database state.
+ * Re-checks before sending: a subscriber who confirmed, left or was erased meanwhile gets nothing.
+ */
+export class TransactionalMail {
+  constructor(
+    private readonly db: Db,
+    private readonly links: Links,
+    private readonly renderer: EmailRenderer,
+    private readonly officeName: Record<Lang, string>,
+    private readonly idDomain: string,
+  ) {}
+
+  /** Builds the message for a job, or says why it is skipped. */
+  async compose(job: EmailJob, jobId: string): Promise<Composed> {
+    if (job.kind === 'confirm') return this.composeConfirmation(job.consentId, jobId);
+    const subscriber = await subscribers.getSubscriber(this.db, job.subscriberId);
+    if (!subscriber) return { skip: 'subscriber erased' };
+    if (subscriber.status !== 'active') return { skip: `subscriber is ${subscriber.status}` };
+    if (await this.isBlocked(subscriber.email)) return { skip: 'address suppressed' };
+    const lang = toLang(subscriber.lang);
+    const name = job.kind === 'welcome' ? 'welcome' : 'already-subscribed';
+    const rendered = this.renderer.render(name, lang, {
+      officeName: this.officeName[lang],
+      topicNames: await this.topicNames(subscriber.topics, lang),
+      preferencesUrl: this.links.preferences(subscriber.id, lang),
+      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang),
+    });
+    return {
+      send: {
+        to: subscriber.email,
+        ...rendered,
+        messageId: `<${jobId}@${this.idDomain}>`,
+        headers: { 'Auto-Submitted': 'auto-generated' },
+        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id) },
+      },
+    };
+  }
+
+  private async composeConfirmation(consentId: number, jobId: string): Promise<Composed> {
+    const consent = await subscribers.getConsentWithSubscriber(this.db, consentId);
+    if (!consent) return { skip: 'subscription expired or erased' };
+    if (consent.status !== 'pending' || consent.confirmed_at || consent.withdrawn_at) return { skip: `subscriber is ${consent.status}` };
+    if (await this.isBlocked(consent.email)) return { skip: 'address suppressed' };
+    const lang = toLang(consent.lang);
+    const subscriber = await subscribers.getSubscriber(this.db, consent.subscriber_id);
+    const rendered = this.renderer.render('confirm', lang, {
+      officeName: this.officeName[lang],
+      topicNames: await this.topicNames(subscriber?.topics ?? [], lang),
+      confirmUrl: this.links.confirm(consentId, lang),
+    });
+    return { send: { to: consent.email, ...rendered, messageId: `<${jobId}@${this.idDomain}>`, headers: { 'Auto-Submitted': 'auto-generated' } } };
+  }
+
+  private async isBlocked(email: string): Promise<boolean> {
+    const suppression = await getSuppression(this.db, hashEmail(email));
+    return suppression !== null && suppression.reason !== 'erased';
+  }
+
+  private async topicNames(slugs: string[], lang: Lang): Promise<string> {
+    const topics = await listTopics(this.db);
+    return topics
+      .filter((t) => slugs.includes(t.slug))
+      .map((t) => topicDisplayName(t, lang))
+      .join(', ');
+  }
+}

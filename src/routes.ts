@@ -1,0 +1,104 @@
+import express from 'express';
+import type { Deps } from './deps.ts';
+import { adminHandlers } from './http/admin-handlers.ts';
+import { articleHandlers } from './http/article-handlers.ts';
+import { requireBasicAdmin, requireBearer } from './http/auth.ts';
+import { demoHandlers, isDemoEnabled } from './http/demo-handlers.ts';
+import { healthHandlers } from './http/health-handlers.ts';
+import { opsHandlers } from './http/ops-handlers.ts';
+import { limitPerIp } from './http/rate-limits.ts';
+import { isFormPost } from './http/request-info.ts';
+import { route, type RouteSpec } from './http/route.ts';
+import { staticHandlers } from './http/static-handlers.ts';
+import {
+  articleListQuery,
+  articleSchema,
+  bounceSchema,
+  idParams,
+  preferencesFormSchema,
+  queueNameParams,
+  slugParams,
+  subscriberSearchQuery,
+  suppressionListQuery,
+  suppressionParams,
+  suppressionSchema,
+  tokenParams,
+  topicSchema,
+} from './http/schemas.ts';
+import { subscriptionHandlers } from './http/subscription-handlers.ts';
+import { suppressionHandlers } from './http/suppression-handlers.ts';
+import { templatePreviewHandlers } from './http/template-previews.ts';
+import { defaultBrand } from './deps.ts';
+
+/** Body parsers: 64 KiB for ordinary requests, 64 MiB for bulk imports. */
+export const bodies = {
+  json: express.json({ limit: '64kb' }),
+  form: express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }),
+  bulk: [express.json({ limit: '64mb' }), express.text({ type: 'text/csv', limit: '64mb' })],
+};
+
+/** The one flat route table of the HTTP API and pages. */
+export function routes(deps: Deps): RouteSpec[] {
+  const admin = requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures);
+  const subs = subscriptionHandlers(deps);
+  const adm = adminHandlers(deps);
+  const health = healthHandlers(deps);
+  const art = articleHandlers(deps);
+  const ops = opsHandlers(deps);
+  const metricsAuth = requireBearer([deps.config.ADMIN_TOKEN, deps.config.METRICS_TOKEN], deps.limiters.adminFailures);
+  const supp = suppressionHandlers(deps);
+  const page = { html: true };
+  const { json, form, bulk } = bodies;
+  const assets = staticHandlers(defaultBrand(deps.config));
+  const demo = demoHandlers(deps.config, deps.pages);
+  const previews = templatePreviewHandlers(deps.config, deps.pages);
+  const adminPage = requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures);
+
+  return [
+    route({ method: 'get', path: '/healthz', handler: (_i, req, res) => health.live(req, res) }),
+    route({ method: 'get', path: '/readyz', handler: (_i, req, res) => health.ready(req, res) }),
+
+    route({ method: 'get', path: '/api/topics', handler: (_i, req, res) => adm.listTopics(req, res) }),
+    route({ method: 'post', path: '/api/topics', before: [admin, json], body: topicSchema, handler: (i, req, res) => adm.createTopic(req, res, i.body) }),
+    route({ method: 'delete', path: '/api/topics/:slug', before: [admin], params: slugParams, handler: (i, req, res) => adm.deleteTopic(req, res, i.params.slug) }),
+
+    route({ method: 'post', path: '/api/subscriptions', before: [limitPerIp(deps.limiters.subscribe), json, form], html: isFormPost, handler: (_i, req, res) => subs.subscribe(req, res) }),
+    route({ method: 'get', path: '/api/altcha/challenge', handler: (_i, req, res) => subs.altchaChallenge(req, res) }),
+    route({ method: 'get', path: '/subscribe', ...page, handler: (_i, req, res) => subs.showForm(req, res) }),
+    route({ method: 'get', path: '/confirm/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showConfirm(req, res, i.params.token) }),
+    route({ method: 'post', path: '/confirm/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.confirm(req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showPreferences(req, res, i.params.token) }),
+    route({ method: 'post', path: '/preferences/:token', ...page, before: [form], params: tokenParams, body: preferencesFormSchema, handler: (i, req, res) => subs.savePreferences(req, res, i.params.token, i.body) }),
+    route({ method: 'post', path: '/preferences/:token/unsubscribe', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribeFromPreferences(req, res, i.params.token) }),
+    route({ method: 'post', path: '/preferences/:token/erase', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.erase(req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token/export', params: tokenParams, handler: (i, req, res) => subs.exportData(req, res, i.params.token) }),
+    route({ method: 'get', path: '/unsubscribe/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showUnsubscribe(req, res, i.params.token) }),
+    route({ method: 'post', path: '/unsubscribe/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribe(req, res, i.params.token) }),
+
+    route({ method: 'get', path: '/embed.js', handler: (_i, req, res) => assets.embedScript(req, res) }),
+    route({ method: 'get', path: '/embed.css', handler: (_i, req, res) => assets.embedStyles(req, res) }),
+    route({ method: 'get', path: '/theme.css', handler: (_i, req, res) => assets.theme(req, res) }),
+    ...(isDemoEnabled(deps.config) ? [route({ method: 'get', path: '/demo', ...page, handler: (_i, req, res) => demo.show(req, res) })] : []),
+    route({ method: 'get', path: '/admin/templates', ...page, before: [adminPage], handler: (_i, req, res) => previews.index(req, res) }),
+    route({ method: 'get', path: '/admin/templates/:name/:lang', ...page, before: [adminPage], handler: (_i, req, res) => previews.html(req, res) }),
+
+    route({ method: 'get', path: '/api/subscribers', before: [admin], query: subscriberSearchQuery, handler: (i, req, res) => adm.findSubscribers(req, res, i.query.email) }),
+    route({ method: 'delete', path: '/api/subscribers/:id', before: [admin], params: idParams, handler: (i, req, res) => adm.eraseSubscriber(req, res, i.params.id) }),
+    route({ method: 'post', path: '/api/subscribers/import', before: [admin, ...bulk], handler: (_i, req, res) => adm.importSubscribers(req, res) }),
+
+    route({ method: 'post', path: '/api/articles', before: [admin, json], body: articleSchema, handler: (i, req, res) => art.publish(req, res, i.body) }),
+    route({ method: 'get', path: '/api/articles', before: [admin], query: articleListQuery, handler: (i, req, res) => art.list(req, res, i.query) }),
+    route({ method: 'get', path: '/api/articles/:id', before: [admin], params: idParams, handler: (i, req, res) => art.get(req, res, i.params.id) }),
+
+    route({ method: 'get', path: '/metrics', before: [metricsAuth], handler: (_i, req, res) => ops.metrics(req, res) }),
+    route({ method: 'get', path: '/api/stats', before: [admin], handler: (_i, req, res) => ops.stats(req, res) }),
+    route({ method: 'post', path: '/api/articles/:id/retry', before: [admin], params: idParams, handler: (i, req, res) => ops.retryArticle(req, res, i.params.id) }),
+    route({ method: 'post', path: '/api/queues/:name/pause', before: [admin], params: queueNameParams, handler: (i, req, res) => ops.setPaused(req, res, i.params.name, true) }),
+    route({ method: 'post', path: '/api/queues/:name/resume', before: [admin], params: queueNameParams, handler: (i, req, res) => ops.setPaused(req, res, i.params.name, false) }),
+
+    route({ method: 'post', path: '/api/webhooks/bounce', before: [admin, json], body: bounceSchema, handler: (i, req, res) => supp.bounce(req, res, i.body) }),
+    route({ method: 'get', path: '/api/suppressions', before: [admin], query: suppressionListQuery, handler: (i, req, res) => supp.list(req, res, i.query) }),
+    route({ method: 'post', path: '/api/suppressions', before: [admin, json], body: suppressionSchema, handler: (i, req, res) => supp.create(req, res, i.body) }),
+    route({ method: 'delete', path: '/api/suppressions/:email', before: [admin], params: suppressionParams, handler: (i, req, res) => supp.remove(req, res, i.params.email) }),
+  ];
+}

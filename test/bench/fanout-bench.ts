@@ -1,0 +1,181 @@
+/**
+ * `npm run bench [-- --subscribers N]`: seeds N subscribers (default 100,000; or BENCH_SUBSCRIBERS)
+ * through the import path into a database and queue prefix of its own, starts Powiadom as `npm start`
+ * does (builds dist/, then node dist/workers/main.js --role=all with its default sender threads), publishes one article and
+ * measures delivery to a local SMTP sink running in a separate process; then, on the same sink, a
+ * baseline: a plain loop sending N composed messages through one pooled nodemailer transport.
+ * Cleans up its database and Redis keys.
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import nodemailer from 'nodemailer';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { importSubscribers } from '../../src/core/subscriber-import.ts';
+import { createPool, ensureDatabase } from '../../src/db/pool.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { deleteKeysWithPrefix } from '../helpers/redis.ts';
+import { freePort } from '../helpers/throwaway-servers.ts';
+
+const arg = process.argv.indexOf('--subscribers');
+const N = Number(arg > 0 ? process.argv[arg + 1] : (process.env.BENCH_SUBSCRIBERS ?? 100_000));
+const BASE_DB = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN = 'bench-admin-token-0123456789';
+const id = randomBytes(3).toString('hex');
+const prefix = `powiadom-bench-${id}`;
+const dbUrl = Object.assign(new URL(BASE_DB), { pathname: `/powiadom_bench_${id}` }).toString();
+
+interface SinkStats { accepted: number; first: number; last: number }
+
+function startSink(): Promise<{ child: ChildProcess; port: number; stats(): Promise<SinkStats>; reset(): void }> {
+  const child = fork(new URL('./smtp-sink.ts', import.meta.url).pathname, [], { execArgv: process.execArgv });
+  return new Promise((resolve) => {
+    child.once('message', (m: { port: number }) => {
+      resolve({
+        child,
+        port: m.port,
+        reset: () => child.send({ type: 'reset' }),
+        stats: () => new Promise((r) => { child.once('message', (s) => r(s as SinkStats)); child.send({ type: 'stats' }); }),
+      });
+    });
+  });
+}
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Child processes of the service, if any (senders are threads of it; this keeps the figure honest should that change). */
+function senderPids(root: number): number[] {
+  const all: number[] = [];
+  const walk = (pid: number) => { for (const c of childrenOf(pid)) { all.push(c); walk(c); } };
+  walk(root);
+  return all;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function seed(): Promise<number> {
+  await ensureDatabase(dbUrl);
+  const pool = createPool(dbUrl, 4);
+  await migrate(pool);
+  const started = Date.now();
+  for (let from = 0; from < N; from += 20_000) {
+    const rows = Array.from({ length: Math.min(20_000, N - from) }, (_, i) => ({ email: `bench${from + i}@example.pl`, topics: 'komunikaty', lang: (from + i) % 10 === 0 ? 'en' : 'pl' }));
+    await importSubscribers(pool, rows);
+  }
+  await pool.end();
+  return Date.now() - started;
+}
+
+async function runPowiadom(sinkPort: number, sink: Awaited<ReturnType<typeof startSink>>, redis: Redis) {
+  const port = await freePort();
+  const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: 'https://powiadom.example', DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, SMTP_URL: `smtp://127.0.0.1:${sinkPort}`, SECRET: randomBytes(24).toString('hex'), ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MAIL_FROM: 'Dolnośląski Urząd Wojewódzki <powiadomienia@duw.example>' };
+  // as `npm start`: the compiled service (built in main()), run by node itself
+  const app = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/workers/main.js', '--role=all'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false)), 30_000, 'Powiadom started');
+  await new Promise((r) => setTimeout(r, 2000)); // let the sender threads boot
+  let peakRss = 0;
+  let peakOneRss = 0;
+  let peakRedis = 0;
+  let processes = 0;
+  const sampler = setInterval(() => {
+    const pids = [app.pid!, ...senderPids(app.pid!)];
+    processes = Math.max(processes, pids.length);
+    const rss = pids.map(rssKb);
+    peakRss = Math.max(peakRss, rss.reduce((sum, kb) => sum + kb, 0));
+    peakOneRss = Math.max(peakOneRss, ...rss);
+    void redis.info('memory').then((info) => { peakRedis = Math.max(peakRedis, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0)); });
+  }, 100);
+  sink.reset();
+  const t0 = Date.now();
+  const res = await fetch(`http://127.0.0.1:${port}/api/articles`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+    body: readFileSync(new URL('../fixtures/wizyta-ambasadora-kazachstanu.json', import.meta.url)).toString().replace('"topics": ["dla-mediow"]', '"topics": ["komunikaty"]'),
+  });
+  if (res.status !== 202) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
+  let stats: SinkStats = { accepted: 0, first: 0, last: 0 };
+  await waitFor(async () => (stats = await sink.stats()).accepted >= N, 600_000, 'all messages accepted');
+  clearInterval(sampler);
+  app.kill('SIGTERM');
+  await new Promise((r) => app.once('exit', r));
+  return { seconds: (stats.last - t0) / 1000, firstMs: stats.first - t0, peakRssMb: peakRss / 1024, peakOneRssMb: peakOneRss / 1024, peakRedisMb: peakRedis / 1048576, processes, accepted: stats.accepted };
+}
+
+async function runBaseline(sinkPort: number, sink: Awaited<ReturnType<typeof startSink>>) {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sinkPort, secure: false, pool: true, maxConnections: 4, maxMessages: Infinity });
+  const html = `<html><body>${'<p>Wojewoda Tomasz Smolarz i wicewojewoda Ewa Mańkowska spotkali się z Ambasadorem.</p>'.repeat(60)}</body></html>`;
+  sink.reset();
+  const t0 = Date.now();
+  const window = 200;
+  for (let i = 0; i < N; i += window) {
+    const batch = Array.from({ length: Math.min(window, N - i) }, (_, k) =>
+      transport.sendMail({ from: 'powiadomienia@duw.example', to: `bench${i + k}@example.pl`, subject: 'Wizyta Ambasadora Kazachstanu', text: html.replace(/<[^>]+>/g, ''), html }),
+    );
+    await Promise.all(batch);
+  }
+  const stats = await sink.stats();
+  transport.close();
+  return { seconds: (stats.last - t0) / 1000, accepted: stats.accepted };
+}
+
+async function cleanup(): Promise<void> {
+  await deleteKeysWithPrefix(prefix, REDIS_URL);
+  const admin = new pg.Client({ connectionString: BASE_DB });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(dbUrl).pathname.slice(1))} WITH (FORCE)`);
+  await admin.end();
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  const sink = await startSink();
+  try {
+    execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+    console.log(`seeding ${N} subscribers through the import path…`);
+    console.log(`  seeded in ${((await seed()) / 1000).toFixed(1)} s`);
+    const p = await runPowiadom(sink.port, sink, redis);
+    const b = await runBaseline(sink.port, sink);
+    const rate = N / p.seconds;
+    const baseRate = N / b.seconds;
+    const threads = process.env.SENDER_THREADS ?? String(Math.max(0, availableParallelism() - 1));
+    console.log(`\nPowiadom (npm start defaults: ${p.processes} process(es), ${threads} sender thread(s) beside the main thread), ${N} subscribers:`);
+    console.log(`  end to end (publish → last message accepted): ${p.seconds.toFixed(2)} s = ${Math.round(rate)} e-mails/s`);
+    console.log(`  time to first e-mail: ${p.firstMs} ms`);
+    console.log(`  peak RSS: largest process ${p.peakOneRssMb.toFixed(0)} MB, all processes of the service together ${p.peakRssMb.toFixed(0)} MB`);
+    console.log(`  peak Redis used_memory (sampled every 100 ms): ${p.peakRedisMb.toFixed(1)} MB`);
+    console.log(`baseline (one pooled nodemailer transport, composing each message, same sink): ${b.seconds.toFixed(2)} s = ${Math.round(baseRate)} e-mails/s`);
+    console.log(`speed-up over the baseline: ${(rate / baseRate).toFixed(2)}×`);
+  } finally {
+    sink.child.send({ type: 'exit' });
+    await cleanup().catch((err: unknown) => console.error('cleanup failed', err));
+    redis.disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

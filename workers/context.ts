@@ -1,0 +1,37 @@
+import type { Redis } from 'ioredis';
+import type { Deps } from '../src/deps.ts';
+import { QueueDeliveryJobs } from '../src/jobs.ts';
+import { createMailer, type Mailer } from '../src/mail/mailer.ts';
+import { measuredMailer } from '../src/mail/measured-mailer.ts';
+import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
+import { EmailRenderer } from '../src/mail/render.ts';
+import { messageIdDomain, TransactionalMail } from '../src/mail/transactional.ts';
+import { createWorkerRedis } from '../src/redis.ts';
+import { translate } from '../src/i18n.ts';
+
+/** What every worker needs: the shared dependencies plus mail sending and a blocking Redis connection. */
+export interface WorkerContext extends Deps {
+  mailer: Mailer;
+  renderer: EmailRenderer;
+  transactional: TransactionalMail;
+  /** article notifications, built once per (article, language) */
+  notifications: NotificationMail;
+  /** fan-out and send jobs as the delivery core sees them */
+  deliveryJobs: QueueDeliveryJobs;
+  /** connection for BullMQ workers: waits for Redis instead of failing */
+  workerRedis: Redis;
+}
+
+/** What the send worker needs: a sender thread builds only this. */
+export type SendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'notifications' | 'workerRedis'>;
+
+/** Builds the worker context on top of the shared dependencies; `mailer` may be injected by tests. */
+export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<WorkerContext> {
+  const renderer = await EmailRenderer.create();
+  const actualMailer = measuredMailer(mailer ?? createMailer(deps.config));
+  const officeName = { pl: translate('pl', 'office'), en: translate('en', 'office') };
+  const transactional = new TransactionalMail(deps.pool, deps.links, renderer, officeName, messageIdDomain(deps.config.MAIL_FROM));
+  const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
+  const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);
+  return { ...deps, mailer: actualMailer, renderer, transactional, notifications, deliveryJobs: new QueueDeliveryJobs(deps.queues), workerRedis };
+}

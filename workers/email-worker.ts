@@ -1,0 +1,49 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { QUEUE_NAMES, type EmailJob } from '../src/jobs.ts';
+import { maskEmail } from '../src/log.ts';
+import { classifySmtpError } from '../src/mail/smtp-errors.ts';
+import { recordEmailOutcome, type EmailKind } from '../src/metrics.ts';
+import type { WorkerContext } from './context.ts';
+import { willRetry } from './job-metrics.ts';
+
+const METRIC_KIND: Record<EmailJob['kind'], EmailKind> = {
+  confirm: 'confirmation',
+  'already-subscribed': 'already-subscribed',
+  welcome: 'welcome',
+};
+
+/** Sends one transactional e-mail: reload, re-check, render, send. */
+export function emailProcessor(ctx: WorkerContext) {
+  return async (job: Job<EmailJob>): Promise<string> => {
+    const log = ctx.log.child({ queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const composed = await ctx.transactional.compose(job.data, job.id ?? job.name);
+    const kind = METRIC_KIND[job.data.kind];
+    if ('skip' in composed) {
+      log.info({ reason: composed.skip }, 'e-mail skipped');
+      recordEmailOutcome(kind, 'suppressed');
+      return `skipped: ${composed.skip}`;
+    }
+    try {
+      await ctx.mailer.send(composed.send);
+    } catch (err) {
+      const failure = classifySmtpError(err);
+      log.warn({ failure, err: (err as Error).message, to: maskEmail(composed.send.to) }, 'e-mail not accepted');
+      const permanent = failure === 'permanent' || failure === 'unknown-user';
+      recordEmailOutcome(kind, !permanent && willRetry(job) ? 'retried' : 'failed');
+      if (permanent) throw new UnrecoverableError(`rejected: ${(err as Error).message}`);
+      throw err;
+    }
+    recordEmailOutcome(kind, 'sent');
+    log.info({ kind: job.data.kind, to: maskEmail(composed.send.to) }, 'e-mail sent');
+    return 'sent';
+  };
+}
+
+/** The worker of the transactional e-mail queue. */
+export function createEmailWorker(ctx: WorkerContext): Worker<EmailJob> {
+  return new Worker<EmailJob>(QUEUE_NAMES.email, emailProcessor(ctx), {
+    connection: ctx.workerRedis,
+    prefix: ctx.config.QUEUE_PREFIX,
+    concurrency: ctx.config.WORKER_CONCURRENCY,
+  });
+}

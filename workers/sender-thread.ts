@@ -1,0 +1,52 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadConfig } from '../src/config.ts';
+import { Links } from '../src/core/links.ts';
+import { TokenSigner } from '../src/core/tokens.ts';
+import { createPool } from '../src/db/pool.ts';
+import { createRoleLogger } from '../src/log.ts';
+import { createMailer } from '../src/mail/mailer.ts';
+import { measuredMailer } from '../src/mail/measured-mailer.ts';
+import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
+import { EmailRenderer, type EmailSources } from '../src/mail/render.ts';
+import { createWorkerRedis } from '../src/redis.ts';
+import { observeWorker } from './job-metrics.ts';
+import { answerMetricsRequests, threadChannel } from '../src/metrics-ipc.ts';
+import { createSendWorker } from './send-worker.ts';
+import { STOP_MESSAGE } from './sender-threads.ts';
+
+/**
+ * A sender thread (started by workers/sender-threads.ts): runs only the send queue's worker, on
+ * connections of its own. It loads no HTTP stack and no MJML — the parent hands over the compiled
+ * templates — so a thread costs a fraction of a process. It stops when the parent posts STOP_MESSAGE.
+ */
+async function main(): Promise<void> {
+  if (!parentPort) throw new Error('workers/sender-thread.ts runs as a worker thread of workers/main.ts');
+  const port = parentPort;
+  const { index, sources } = workerData as { index: number; sources: EmailSources[] };
+  const config = loadConfig();
+  const log = createRoleLogger(config, 'sender').child({ thread: index });
+  const pool = createPool(config.DATABASE_URL);
+  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed'));
+  const workerRedis = createWorkerRedis(config.REDIS_URL, log);
+  const signer = new TokenSigner(config.SECRET);
+  const links = new Links(config.PUBLIC_URL, signer, config.CONFIRM_TOKEN_TTL_DAYS * 86_400);
+  const mailer = measuredMailer(createMailer(config));
+  const notifications = new NotificationMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
+  const worker = createSendWorker({ config, log, pool, notifications, workerRedis });
+  observeWorker(worker, log);
+  answerMetricsRequests(threadChannel(port));
+  port.on('message', (message: unknown) => {
+    if (message !== STOP_MESSAGE) return;
+    void (async () => {
+      await worker.close();
+      await mailer.close();
+      await workerRedis.quit().catch(() => workerRedis.disconnect());
+      await pool.end();
+      log.info('sender thread stopped');
+      port.close();
+    })();
+  });
+  log.info({ mail: mailer.destination }, 'sender thread started');
+}
+
+void main();

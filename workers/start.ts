@@ -1,0 +1,46 @@
+import type { Worker } from 'bullmq';
+import type { Mailer } from '../src/mail/mailer.ts';
+import type { Deps } from '../src/deps.ts';
+import { createWorkerContext, type WorkerContext } from './context.ts';
+import { createEmailWorker } from './email-worker.ts';
+import { createFanoutWorker } from './fanout-worker.ts';
+import { observeWorker } from './job-metrics.ts';
+import { createFeedWorker, keepFeedSchedule, scheduleFeeds } from './feed-worker.ts';
+import { createMaintenanceWorker, keepSchedules, scheduleMaintenance } from './maintenance-worker.ts';
+import { createSendWorker } from './send-worker.ts';
+
+/** Running workers and how to stop them. */
+export interface RunningWorkers {
+  ctx: WorkerContext;
+  workers: Worker[];
+  /** Finishes in-flight jobs (no new ones), then closes the mailer and worker connection. */
+  close(): Promise<void>;
+}
+
+/** Starts the workers of this process on the shared dependencies. */
+export async function startWorkers(
+  deps: Deps,
+  options: { mailer?: Mailer; schedules?: boolean } = {},
+): Promise<RunningWorkers> {
+  const ctx = await createWorkerContext(deps, options.mailer);
+  const workers = [createEmailWorker(ctx), createMaintenanceWorker(ctx), createFeedWorker(ctx), createFanoutWorker(ctx), createSendWorker(ctx)] as Worker[];
+  for (const worker of workers) observeWorker(worker, ctx.log);
+  const schedules = options.schedules !== false;
+  if (schedules) {
+    await scheduleMaintenance(ctx);
+    await scheduleFeeds(ctx);
+  }
+  const stopSchedules = schedules ? keepSchedules(ctx) : () => undefined;
+  const stopFeedSchedule = schedules ? keepFeedSchedule(ctx) : () => undefined;
+  return {
+    ctx,
+    workers,
+    async close() {
+      stopSchedules();
+      stopFeedSchedule();
+      await Promise.all(workers.map((w) => w.close()));
+      await ctx.mailer.close();
+      await ctx.workerRedis.quit().catch(() => ctx.workerRedis.disconnect());
+    },
+  };
+}

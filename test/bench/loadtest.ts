@@ -5,7 +5,8 @@
 // The subscription phase is bounded by count (every request is answered before counting rows) and
 // by time (past LOADTEST_MAX_SECONDS the API is stopped and the run fails); the form phase by time.
 // Tunables: LOADTEST_SUBSCRIPTIONS (20000), LOADTEST_MAX_SECONDS (60), LOADTEST_SECONDS (10, form),
-// LOADTEST_CONNECTIONS (20), LOADTEST_API_PROCESSES (1: the API's API_PROCESSES).
+// LOADTEST_CONNECTIONS (20), LOADTEST_API_PROCESSES (1: the API's API_PROCESSES), LOADTEST_API_NODE_ARGS
+// (extra node options for the API, space-separated: `--cpu-prof --cpu-prof-dir=/tmp/prof` profiles it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
@@ -19,6 +20,7 @@ const MAX_SECONDS = Number(process.env.LOADTEST_MAX_SECONDS ?? 60);
 const SECONDS = Number(process.env.LOADTEST_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.LOADTEST_CONNECTIONS ?? 20);
 const API_PROCESSES = Number(process.env.LOADTEST_API_PROCESSES ?? 1);
+const API_NODE_ARGS = (process.env.LOADTEST_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const POSTGRES_URL = process.env.LOADTEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.LOADTEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const run = randomBytes(3).toString('hex');
@@ -50,7 +52,7 @@ function startApi(port: number, databaseUrl: string, prefix: string): ChildProce
   };
   // The API logs one JSON line per request, as in production; the lines go to /dev/null here.
   // as `npm run start:api` runs it: compiled (built in main()), by node itself
-  return spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [...API_NODE_ARGS, 'dist/src/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** An autocannon result and the time from its start to its last response. */

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import request from 'supertest';
-import { createLogger, type Logger } from '../src/log.ts';
-import { requestLogger } from '../src/http/request-log.ts';
+import { createLogger } from '../src/log.ts';
+import { errorMiddleware } from '../src/http/error-middleware.ts';
+import { PageRenderer } from '../src/http/pages.ts';
+import { requestLog, requestLogger } from '../src/http/request-log.ts';
 import { eventually } from './helpers/harness.ts';
 
 // The request logger alone, on a small Express app: no database or queue is involved.
@@ -16,14 +18,19 @@ const app = express();
 app.use(requestLogger(createLogger('info', false, { write: (line: string) => void lines.push(JSON.parse(line) as Line) })));
 app.get('/healthz', (_req, res) => void res.send('ok'));
 app.get('/preferences/:token', (req, res) => {
-  (req as unknown as { log: Logger }).log.info('handler line');
+  requestLog(req)!.info('handler line');
   res.send('page');
 });
 app.get('/fails', (_req, res) => void res.status(500).json({ error: { code: 'internal' } }));
 app.get('/slow', (_req, res) => void setTimeout(() => res.send('late'), 300));
+app.get('/api/throws', () => {
+  throw new Error('boom in a handler');
+});
 
 let server: http.Server;
 before(async () => {
+  const brand = { officeName: { pl: 'Urząd', en: 'Office' }, serviceName: 'Powiadom', homeUrl: '/subscribe', logoUrl: '/static/logo.svg' };
+  app.use(errorMiddleware(await PageRenderer.create(brand)));
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
 });
@@ -44,7 +51,7 @@ describe('the request log', () => {
     assert.notEqual(fresh.headers['x-request-id'], replaced.headers['x-request-id']);
   });
 
-  it('writes one completion line per request, the link token and query removed, and gives handlers req.log with the id', async () => {
+  it('writes one completion line per request, the link token and query removed, and gives handlers a logger with the id', async () => {
     const res = await request(server).get('/preferences/secret-token-value?lang=en&email=a@b.pl').expect(200);
     const reqId = res.headers['x-request-id'] as string;
     const own = await eventually(() => (linesOf(reqId).length === 2 ? linesOf(reqId) : null), 2_000, 'both lines');
@@ -65,6 +72,15 @@ describe('the request log', () => {
     assert.equal(line.level, 50);
     assert.equal(line.msg, 'request errored');
     assert.deepEqual(line.res, { statusCode: 500 });
+  });
+
+  it('logs an unknown error with the request id and answers a generic 500', async () => {
+    const res = await request(server).get('/api/throws').expect(500);
+    assert.deepEqual(res.body, { error: { code: 'internal', message: 'Internal server error.' } });
+    const own = await eventually(() => (linesOf(res.headers['x-request-id'] as string).length === 2 ? linesOf(res.headers['x-request-id'] as string) : null), 2_000, 'both lines');
+    assert.equal(own[0]!.msg, 'request failed');
+    assert.equal((own[0]!.err as { message?: string }).message, 'boom in a handler');
+    assert.equal(own[1]!.msg, 'request errored');
   });
 
   it('leaves health checks out of the log', async () => {

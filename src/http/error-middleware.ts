@@ -1,8 +1,8 @@
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, invalidJson, isConnectionError, notFound, payloadTooLarge, unavailable } from '../errors.ts';
 import { translate, type Lang } from '../i18n.ts';
-import type { Logger } from '../log.ts';
 import type { PageRenderer } from './pages.ts';
+import { requestLog } from './request-log.ts';
 import { pageLang } from './request-info.ts';
 
 /** Maps body-parser, connection and unknown errors onto AppError. */
@@ -30,7 +30,7 @@ export const notFoundHandler: RequestHandler = (_req, _res, next) => next(notFou
 /** The one error middleware: JSON `{"error":{code,message,fields?}}`, or an HTML page for browser routes. */
 export function errorMiddleware(pages: PageRenderer, formPath = '/subscribe'): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const log = (req as Request & { log?: Logger }).log;
+    const log = requestLog(req);
     const appError = toAppError(err) ?? new AppError(500, 'internal', 'Internal server error.');
     if (appError.status >= 500) log?.error({ err }, 'request failed');
     else log?.debug({ code: appError.code }, 'request refused');

@@ -14,7 +14,9 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test').sort();
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files], {
+// --test-force-exit: a file whose tests and hooks are done ends even if it leaked a handle (a server or
+// socket a failed test never closed) instead of holding the whole run until the watchdog below.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', '--test-force-exit', ...files], {
   stdio: 'inherit',
   // its own process group: stopping the run stops every test file's process with it
   detached: true,

@@ -39,12 +39,24 @@ function recipientsOf(articleId: number): string[] {
 
 const UNAVAILABLE = '"failure":"server-unavailable"';
 
+/** Runs a test body; when it fails, prints the harness's last log lines (CI keeps nothing else of them). */
+function withLogTail(body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await body();
+    } catch (err) {
+      console.log(h.logs.slice(-40).map((line) => `# log: ${line.trimEnd()}`).join('\n'));
+      throw err;
+    }
+  };
+}
+
 function logged(text: string): number {
   return h.logs.filter((line) => line.includes(text)).length;
 }
 
 describe('SMTP server very slow or dropping connections', () => {
-  it('times out on replies slower than SMTP_TIMEOUT_MS, retries, loses nothing, and duplicates only messages accepted after the client gave up', async () => {
+  it('times out on replies slower than SMTP_TIMEOUT_MS, retries, loses nothing, and duplicates only messages accepted after the client gave up', withLogTail(async () => {
     const articleId = await publish('Wolny serwer poczty');
     await eventually(() => recipientsOf(articleId).length >= 50, 30_000, 'sending began');
     // Phase 1: the reply to the end of DATA comes after the timeout (the message is already taken).
@@ -77,9 +89,9 @@ describe('SMTP server very slow or dropping connections', () => {
     assert.ok(duplicates.every((d) => inFlight.has(d)), `duplicates outside the in-flight set: ${duplicates.filter((d) => !inFlight.has(d)).join(', ')}`);
     assert.ok(duplicates.length <= h.smtp.unacknowledged.length);
     console.log(`# slow SMTP: ${logged(UNAVAILABLE)} sends failed as unavailable, ${final.retried} deliveries retried, ${h.smtp.unacknowledged.length} accepted after the client gave up, ${duplicates.length} duplicates`);
-  });
+  }));
 
-  it('retries after connections dropped mid-DATA and delivers each notification exactly once', async () => {
+  it('retries after connections dropped mid-DATA and delivers each notification exactly once', withLogTail(async () => {
     const articleId = await publish('Zrywane połączenia');
     await eventually(() => recipientsOf(articleId).length >= 50, 30_000, 'sending began');
     const failedBefore = logged(UNAVAILABLE);
@@ -95,5 +107,5 @@ describe('SMTP server very slow or dropping connections', () => {
     // a dropped message never reached the server's queue, so nothing is in flight: exactly once
     assert.equal(new Set(recipients).size, N, 'every subscriber received it');
     assert.equal(recipients.length, N, 'no duplicates');
-  });
+  }));
 });

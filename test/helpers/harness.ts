@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import type { Express } from 'express';
 import supertest from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -75,6 +76,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return harness.workers;
     },
     async close() {
+      // TEST_LOG_DIR keeps each harness's log lines for a look after the run (CI failures, flaky tests).
+      if (process.env.TEST_LOG_DIR) writeFileSync(`${process.env.TEST_LOG_DIR}/${options.label ?? 'harness'}-${prefix}.log`, logs.join(''));
       // Every step is bounded: a stuck job must fail this file, not hold the whole run until CI's limit.
       const late: string[] = [];
       const step = async (name: string, work: () => Promise<unknown>, onLate?: () => Promise<unknown>) => {

@@ -90,6 +90,25 @@ describe('raw SMTP pool over nodemailer connections', () => {
     }
   });
 
+  it('keeps sending after its idle connections broke (socket timeout): each broken one frees its slot', async () => {
+    // Found in CI: a connection that broke while idle was dropped without freeing its slot, so after
+    // SMTP_POOL_SIZE such idle periods every send waited for a connection for ever.
+    const pool = new RawSmtpPool(new URL(`smtp://powiadom:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`), 2, 300);
+    const within = <T>(ms: number, work: Promise<T>, what: string) =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still waiting after ${ms} ms`)), ms).unref())]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const to = [`idle-${round}-a@example.pl`, `idle-${round}-b@example.pl`];
+        await within(3_000, Promise.all(to.map((address) => pool.send('a@duw.example', address, message(address)))), `round ${round}`);
+        // longer than the 300 ms socket timeout: both idle connections time out and break
+        await new Promise((r) => setTimeout(r, 800));
+      }
+    } finally {
+      pool.close();
+    }
+    assert.equal(received.filter((r) => r.to.startsWith('idle-')).length, 6);
+  });
+
   it('fails with a connection error classified as server-unavailable when nothing listens', async () => {
     const pool = new RawSmtpPool(new URL('smtp://127.0.0.1:1'), 1, 5_000);
     const err = await pool.send('a@duw.example', 'x@example.pl', message('x@example.pl')).then(() => null, (e: unknown) => e);

@@ -106,7 +106,11 @@ export class RawSmtpPool {
       if (this.closed) throw Object.assign(new Error('SMTP pool closed'), { code: 'ECONNECTION' });
       const idle = this.idle.pop();
       if (idle && !idle.broken) return idle;
-      if (idle) continue;
+      // Broke while idle (the socket timeout or the server's idle limit closed it): its slot is free again.
+      if (idle) {
+        this.discard(idle);
+        continue;
+      }
       if (this.open < this.size) return this.connect();
       await new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     }
@@ -116,11 +120,14 @@ export class RawSmtpPool {
     this.busy.delete(connection);
     connection.inFlight = undefined;
     if (reusable && !connection.broken && !this.closed) this.idle.push(connection);
-    else {
-      this.open -= 1;
-      connection.close();
-    }
+    else this.discard(connection);
     this.waiting.shift()?.resolve();
+  }
+
+  /** Closes a connection the pool no longer uses and frees its slot (`open` counts every slot in use). */
+  private discard(connection: Connection): void {
+    this.open -= 1;
+    connection.close();
   }
 
   private async connect(): Promise<Connection> {

@@ -22,7 +22,12 @@ app.get('/preferences/:token', (req, res) => {
   res.send('page');
 });
 app.get('/fails', (_req, res) => void res.status(500).json({ error: { code: 'internal' } }));
-app.get('/slow', (_req, res) => void setTimeout(() => res.send('late'), 300));
+// Resolves when /slow has a request: the client gives up only once the server has it.
+let slowArrived: () => void = () => undefined;
+app.get('/slow', (_req, res) => {
+  slowArrived();
+  setTimeout(() => res.send('late'), 1_000);
+});
 app.get('/api/throws', () => {
   throw new Error('boom in a handler');
 });
@@ -92,9 +97,11 @@ describe('the request log', () => {
 
   it('logs a request the client gave up on as aborted', async () => {
     const { port } = server.address() as AddressInfo;
+    const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
     const client = http.get({ host: '127.0.0.1', port, path: '/slow', headers: { 'X-Request-Id': 'gave-up' } });
     client.on('error', () => undefined);
-    setTimeout(() => client.destroy(), 50);
+    await arrived;
+    client.destroy();
     const line = await eventually(() => linesOf('gave-up')[0], 2_000, 'the aborted line');
     assert.equal(line.msg, 'request aborted');
     assert.equal(line.req?.url, '/slow');

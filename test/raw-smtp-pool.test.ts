@@ -93,15 +93,15 @@ describe('raw SMTP pool over nodemailer connections', () => {
   it('keeps sending after its idle connections broke (socket timeout): each broken one frees its slot', async () => {
     // Found in CI: a connection that broke while idle was dropped without freeing its slot, so after
     // SMTP_POOL_SIZE such idle periods every send waited for a connection for ever.
-    const pool = new RawSmtpPool(new URL(`smtp://powiadom:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`), 2, 300);
+    const pool = new RawSmtpPool(new URL(`smtp://powiadom:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`), 2, 1_000);
     const within = <T>(ms: number, work: Promise<T>, what: string) =>
       Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still waiting after ${ms} ms`)), ms).unref())]);
     try {
       for (let round = 0; round < 3; round++) {
         const to = [`idle-${round}-a@example.pl`, `idle-${round}-b@example.pl`];
-        await within(3_000, Promise.all(to.map((address) => pool.send('a@duw.example', address, message(address)))), `round ${round}`);
-        // longer than the 300 ms socket timeout: both idle connections time out and break
-        await new Promise((r) => setTimeout(r, 800));
+        await within(10_000, Promise.all(to.map((address) => pool.send('a@duw.example', address, message(address)))), `round ${round}`);
+        // twice the 1 s socket timeout: both idle connections time out and break
+        await new Promise((r) => setTimeout(r, 2_000));
       }
     } finally {
       pool.close();

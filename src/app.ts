@@ -9,6 +9,7 @@ import { errorMiddleware, notFoundHandler } from './http/error-middleware.ts';
 import { httpMetrics } from './http/http-metrics.ts';
 import { dashboardSecurityHeaders, queueDashboard, QUEUE_DASHBOARD_PATH } from './http/queue-dashboard.ts';
 import { mountRoutes } from './http/route.ts';
+import { proxyHint } from './http/proxy-hint.ts';
 import { requestLogger } from './http/request-log.ts';
 import { TEMPLATES_DIR } from './i18n.ts';
 import { routes } from './routes.ts';
@@ -59,6 +60,7 @@ export function createApp(deps: Deps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.TRUST_PROXY);
   app.use(requestLogger(deps.log));
+  if (deps.config.TRUST_PROXY === false) app.use(proxyHint(deps.log));
   app.use(httpMetrics());
   // Bull Board is a sub-application with its own routes; it sits outside the route table and is the one
   // place with a relaxed CSP (its page needs inline styles). Everything after it keeps the strict headers.

@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import { loadConfig, type Config } from './config.ts';
 import { createPool, ensureDatabase } from './db/pool.ts';
 import { migrate } from './db/migrate.ts';
 import { createDeps, type Deps } from './deps.ts';
 import { createRoleLogger, type Logger } from './log.ts';
+import { logStartup } from './startup-report.ts';
 
 /** Creates the database when missing and applies pending migrations. */
 export async function prepareDatabase(config: Config, log: Logger): Promise<void> {
@@ -20,6 +22,8 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<void
 export async function boot(role: string): Promise<{ config: Config; log: Logger; deps: Deps }> {
   const config = loadConfig();
   const log = createRoleLogger(config, role);
+  // the API processes of a cluster leave the summary to their primary (src/main.ts): one line per start
+  if (!cluster.isWorker) logStartup(log, config, role);
   if (config.usingDevelopmentSecret) log.warn('SECRET is not set: using the development default; set SECRET in production');
   await prepareDatabase(config, log);
   return { config, log, deps: await createDeps(config, log) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loadEnvFileIfPresent } from './env-file.ts';
 
 /** Development-only signing secret: refused when NODE_ENV=production. */
 const DEVELOPMENT_SECRET = 'powiadom-development-secret-do-not-use-in-production';
@@ -123,6 +124,9 @@ const envSchema = z.object({
     }),
 });
 
+/** Names of every variable of the schema above: the deployment files and docs are checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 type Env = z.infer<typeof envSchema>;
 
 /** Validated runtime configuration derived from the environment. */
@@ -171,8 +175,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   };
 }
 
-/** Reads process.env once; on bad input prints every problem and exits with status 1. */
+/** Reads process.env once (after `.env` when present); on bad input prints every problem and exits with status 1. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (env === process.env) loadEnvFileIfPresent();
   try {
     return parseConfig(env);
   } catch (err) {

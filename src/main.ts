@@ -6,6 +6,7 @@ import { loadConfig } from './config.ts';
 import { closeDeps } from './deps.ts';
 import { closeServer, installShutdown, listen } from './lifecycle.ts';
 import { createRoleLogger } from './log.ts';
+import { logStartup } from './startup-report.ts';
 
 /** One API process: serves HTTP only; workers run elsewhere. */
 async function serveApi(): Promise<void> {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     const config = loadConfig();
     if (config.API_PROCESSES > 1) {
       const log = createRoleLogger(config, 'api-primary');
+      logStartup(log, config, 'api');
       await prepareDatabase(config, log); // once, before the processes start
       runApiCluster(log, config.API_PROCESSES, config.SHUTDOWN_GRACE_MS);
       return;

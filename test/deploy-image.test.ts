@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { TEST_POSTGRES_URL } from './helpers/database.ts';
+import { eventually } from './helpers/harness.ts';
+import { deleteKeysWithPrefix, TEST_REDIS_URL } from './helpers/redis.ts';
+import { freePort } from './helpers/throwaway-servers.ts';
+
+// The image's start command from a clean production tree, without Docker: the runtime stage of the
+// Dockerfile laid out in a temporary folder from its own COPY lines (dist/ compiled as the build stage does,
+// node_modules from `npm ci --omit=dev` as the deps stage does), then its ENTRYPOINT run as `migrate`, then
+// as `api`, which must answer /readyz, log its start-up summary and stop cleanly on SIGTERM.
+const run = promisify(execFile);
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtimeStage)![1]!) as string[];
+const SECRET = 'image-secret-0123456789-0123456789-0123456789';
+
+/** Copies what the runtime stage copies from the build context (COPY lines without --from). */
+function copyContext(root: string): void {
+  for (const match of runtimeStage.matchAll(/^COPY (?!--from)(.+) (\S+)$/gm)) {
+    for (const source of match[1]!.split(' ')) cpSync(source, path.join(root, match[2]!), { recursive: true });
+  }
+}
+
+/** Collects a child's output lines; resolves its exit code. */
+function start(root: string, role: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: string[]; exited: Promise<number | null> } {
+  assert.equal(entrypoint[0], 'node');
+  const child = spawn(process.execPath, [...entrypoint.slice(1), role], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+describe('production image tree', () => {
+  let root: string;
+  let api: ReturnType<typeof start> | undefined;
+  const database = `powiadom_test_image_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const prefix = `powiadom-test-image-${randomBytes(3).toString('hex')}`;
+
+  before(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'powiadom-image-'));
+    copyContext(root);
+    // build stage: `npm run build` (tsc -p tsconfig.build.json) into the tree's dist/
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', path.join(root, 'dist')], { timeout: 120_000 });
+    // deps stage: production dependencies only, from the lock file
+    copyFileSync('package-lock.json', path.join(root, 'package-lock.json'));
+    await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: root, timeout: 150_000 });
+  });
+
+  after(async () => {
+    if (api && api.child.exitCode === null) api.child.kill('SIGKILL');
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`).finally(() => admin.end());
+    await deleteKeysWithPrefix(prefix);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('holds production dependencies only, and no TypeScript sources', () => {
+    for (const dev of ['eslint', 'supertest', 'smtp-server', 'fast-check']) assert.ok(!existsSync(path.join(root, 'node_modules', dev)), dev);
+    assert.ok(existsSync(path.join(root, 'dist/workers/run-role.js')));
+    assert.ok(existsSync(path.join(root, 'src/db/migrations')));
+    assert.ok(!existsSync(path.join(root, 'src/main.ts')));
+  });
+
+  it('migrates with the migrate role, then serves /readyz with the api role and stops on SIGTERM', async () => {
+    const url = new URL(TEST_POSTGRES_URL);
+    url.pathname = `/${database}`;
+    const port = await freePort();
+    // SECRET and PUBLIC_URL come from .env as an operator would write it; the real environment wins (PORT).
+    writeFileSync(path.join(root, '.env'), `SECRET=${SECRET}\nPUBLIC_URL=https://powiadom.example.test\nPORT=1\n`);
+    mkdirSync(path.join(root, 'outbox'), { recursive: true });
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: url.toString(), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, OUTBOX_DIR: path.join(root, 'outbox') };
+
+    const migrate = start(root, 'migrate', env);
+    const migrated = await Promise.race([migrate.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 90_000).unref())]);
+    assert.equal(migrated, 0, migrate.output.join(''));
+    assert.match(migrate.output.join(''), /Created the database\.[\s\S]*Applied: 0001_subscribers/);
+
+    api = start(root, 'api', env);
+    const ready = await eventually(async () => {
+      if (api!.child.exitCode !== null) throw new Error(`api exited: ${api!.output.join('')}`);
+      return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => (r.ok ? r.json() : undefined), () => undefined);
+    }, 90_000, '/readyz 200');
+    assert.deepEqual(ready, { status: 'ok', postgres: 'ok', redis: 'ok' });
+
+    const lines = api.output.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.filter((l) => l.startup !== undefined);
+    assert.equal(summary.length, 1, 'one start-up summary line');
+    assert.deepEqual(summary[0]!.startup, { roles: ['api'], nodeEnv: 'production', publicUrl: 'https://powiadom.example.test', mail: `outbox:${path.join(root, 'outbox')}`, outbox: true, admin: 'disabled: ADMIN_TOKEN is not set', feeds: [] });
+    assert.ok(lines.some((l) => l.level === 40 && String(l.msg).startsWith('ADMIN_TOKEN is not set')));
+    assert.ok(!JSON.stringify(lines).includes(SECRET), 'the secret is never logged');
+
+    // the image's HEALTHCHECK command, as Docker runs it
+    const health = await run(process.execPath, ['deploy/healthcheck.mjs', 'api'], { cwd: root, env: { ...env, PORT: String(port) }, timeout: 30_000 });
+    assert.equal(health.stderr, '');
+
+    api.child.kill('SIGTERM');
+    const code = await Promise.race([api.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000).unref())]);
+    assert.equal(code, 0, api.output.join(''));
+  });
+});

@@ -148,8 +148,14 @@ export class SubscriptionService {
     const consentId = this.verify('confirm', token);
     const outcome = await withTransaction(this.pool, async (tx) => {
       const row = await subscribers.getConsentForConfirmation(tx, consentId);
-      if (!row || row.withdrawn_at || row.status === 'unsubscribed') throw invalidToken();
+      // A consent withdrawn since (an unsubscribe after this request) never confirms; a newer one may.
+      if (!row || row.withdrawn_at) throw invalidToken();
       if (row.status === 'active') return { subscriberId: row.subscriber_id, alreadyConfirmed: true };
+      // Someone who unsubscribed gets back exactly what this consent asked for, not an earlier choice.
+      if (row.status === 'unsubscribed' && row.requested_topics) {
+        await subscribers.replaceTopics(tx, row.subscriber_id, row.requested_topics);
+        await subscribers.setLanguage(tx, row.subscriber_id, row.requested_lang ?? row.lang);
+      }
       await subscribers.activateSubscriber(tx, row.subscriber_id);
       await subscribers.confirmConsent(tx, consentId, ip);
       await deleteErasureSuppression(tx, hashEmail(row.email));

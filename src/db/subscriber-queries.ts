@@ -52,6 +52,9 @@ export interface ConsentWithSubscriber {
   email: string;
   status: SubscriberStatus;
   lang: string;
+  /** topics and language the consent asked for (null on records older than migration 0006) */
+  requested_topics: string[] | null;
+  requested_lang: string | null;
 }
 
 /** A consent with its subscriber, locked for confirmation (inside a transaction). */

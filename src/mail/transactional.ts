@@ -60,13 +60,14 @@ export class TransactionalMail {
   private async composeConfirmation(consentId: number, jobId: string): Promise<Composed> {
     const consent = await subscribers.getConsentWithSubscriber(this.db, consentId);
     if (!consent) return { skip: 'subscription expired or erased' };
-    if (consent.status !== 'pending' || consent.confirmed_at || consent.withdrawn_at) return { skip: `subscriber is ${consent.status}` };
+    // 'unsubscribed' too: a new request of someone who withdrew waits for this link (the row stays unsubscribed).
+    if (consent.status === 'active' || consent.confirmed_at || consent.withdrawn_at) return { skip: `subscriber is ${consent.status}` };
     if (await this.isBlocked(consent.email)) return { skip: 'address suppressed' };
     const lang = toLang(consent.lang);
     const subscriber = await subscribers.getSubscriber(this.db, consent.subscriber_id);
     const rendered = this.renderer.render('confirm', lang, {
       officeName: this.officeName[lang],
-      topicNames: await this.topicNames(subscriber?.topics ?? [], lang),
+      topicNames: await this.topicNames(consent.requested_topics ?? subscriber?.topics ?? [], lang),
       confirmUrl: this.links.confirm(consentId, lang),
     });
     return { send: { to: consent.email, ...rendered, messageId: `<${jobId}@${this.idDomain}>`, headers: { 'Auto-Submitted': 'auto-generated' } } };

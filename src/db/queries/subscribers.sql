@@ -8,8 +8,10 @@ SELECT $1, unnest($2::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: get-consent-for-confirmation
--- A consent with its subscriber, locked, for confirming an opt-in.
-SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang
+-- A consent with its subscriber, locked, for confirming an opt-in; requested_topics/lang: what the consent
+-- asked for (NULL on records older than migration 0006).
+SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang,
+       c.topics AS requested_topics, c.lang AS requested_lang
 FROM consents c JOIN subscribers s ON s.id = c.subscriber_id
 WHERE c.id = $1
 FOR UPDATE OF c, s;
@@ -70,21 +72,27 @@ FROM consents WHERE subscriber_id = $1 ORDER BY id;
 
 -- name: delete-expired-pending
 -- Deletes subscribers whose opt-in was not confirmed within the TTL ($1 days); returns how many.
+-- Never someone who ever withdrew consent: those consent records are the proof of the withdrawal.
 WITH gone AS (
-  DELETE FROM subscribers WHERE status = 'pending' AND pending_since < now() - make_interval(days => $1::int) RETURNING 1
+  DELETE FROM subscribers s
+  WHERE s.status = 'pending' AND s.pending_since < now() - make_interval(days => $1::int)
+    AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subscriber_id = s.id AND c.withdrawn_at IS NOT NULL)
+  RETURNING 1
 )
 SELECT count(*)::int AS deleted FROM gone;
 
 -- name: upsert-imported-subscribers
 -- Batch import: inserts or re-activates each (email, lang) pair; returns each id and whether it was new.
--- Rows are unique by email within one batch (the caller de-duplicates). People who unsubscribed are
--- left alone (no row returned): an import never overrides a withdrawal of consent.
+-- Rows are unique by email within one batch (the caller de-duplicates). People who unsubscribed or
+-- ever withdrew a consent are left alone (no row returned): an import never overrides a withdrawal,
+-- not even when a stranger's later request made the row pending again.
 INSERT INTO subscribers (email, status, lang, confirmed_at)
 SELECT e, 'active', l, now() FROM unnest($1::text[], $2::text[]) AS t (e, l)
 ON CONFLICT (email) DO UPDATE
 SET status = 'active', lang = EXCLUDED.lang, updated_at = now(), pending_since = NULL,
     confirmed_at = coalesce(subscribers.confirmed_at, now())
 WHERE subscribers.status <> 'unsubscribed'
+  AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subscriber_id = subscribers.id AND c.withdrawn_at IS NOT NULL)
 RETURNING id, email, (xmax = 0) AS inserted;
 
 -- name: insert-import-consents
@@ -108,8 +116,9 @@ ON CONFLICT DO NOTHING;
 SELECT status, count(*)::int AS count FROM subscribers GROUP BY status;
 
 -- name: get-consent-with-subscriber
--- A consent and its subscriber, for composing the confirmation e-mail.
-SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang
+-- A consent and its subscriber, for composing the confirmation e-mail (in the language the consent asked for).
+SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status,
+       coalesce(c.lang, s.lang) AS lang, c.topics AS requested_topics, c.lang AS requested_lang
 FROM consents c JOIN subscribers s ON s.id = c.subscriber_id
 WHERE c.id = $1;
 

@@ -17,6 +17,8 @@ export interface SubscriptionMailJobs {
   queueConfirmation(subscriberId: number, consentId: number, slot: ConfirmationSlot): Promise<void>;
   queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot): Promise<void>;
   queueWelcome(subscriberId: number, consentId: number): Promise<void>;
+  /** Removes finished and failed e-mail jobs that name the subscriber or one of its consents (erasure). */
+  forgetSubscriber(subscriberId: number, consentIds: number[]): Promise<void>;
 }
 
 /** One slot of the daily cap on confirmation-class e-mails (makes job ids deterministic). */
@@ -212,16 +214,22 @@ export class SubscriptionService {
   }
 
   /**
-   * GDPR art. 17 erasure: deletes the subscriber, topics and consent records, keeping only a hashed
-   * suppression entry so the address is mailed again only after it opts in anew. False when unknown.
+   * GDPR art. 17 erasure: deletes the subscriber, topics and consent records and the ledger's error
+   * texts of its deliveries, keeping only a hashed suppression entry so the address is mailed again only
+   * after it opts in anew; then removes the finished jobs that name it. False when unknown.
    */
   async eraseById(id: number): Promise<boolean> {
-    return withTransaction(this.pool, async (tx) => {
+    const consentIds = await withTransaction(this.pool, async (tx) => {
+      const ids = (await subscribers.listConsents(tx, id)).map((c) => Number(c.id));
+      await subscribers.clearSubscriberDeliveryErrors(tx, id);
       const email = await subscribers.deleteSubscriber(tx, id);
-      if (email === null) return false;
+      if (email === null) return null;
       await upsertSuppression(tx, hashEmail(email), 'erased');
-      return true;
+      return ids;
     });
+    if (consentIds === null) return false;
+    await this.jobs.forgetSubscriber(id, consentIds);
+    return true;
   }
 
   /** GDPR art. 15/20: everything stored about the token's subscriber. */

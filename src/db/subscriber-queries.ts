@@ -11,6 +11,7 @@ const sql = loadNamedQueries('subscribers', [
   'set-language',
   'unsubscribe',
   'withdraw-consents',
+  'clear-subscriber-delivery-errors',
   'delete-subscriber',
   'list-consents',
   'delete-expired-pending',
@@ -100,6 +101,11 @@ export async function markUnsubscribed(db: Db, id: number): Promise<boolean> {
 /** Marks open consents withdrawn with the method used. */
 export async function withdrawConsents(db: Db, id: number, method: string): Promise<void> {
   await db.query(sql['withdraw-consents'], [id, method]);
+}
+
+/** Clears the error texts of a subscriber's deliveries (erasure). */
+export async function clearSubscriberDeliveryErrors(db: Db, id: number): Promise<void> {
+  await db.query(sql['clear-subscriber-delivery-errors'], [id]);
 }
 
 /** Deletes a subscriber and everything attached; returns the address or null. */

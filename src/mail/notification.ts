@@ -18,6 +18,7 @@ import {
   type SlottedText,
 } from './mime-template.ts';
 import type { EmailRenderer } from './render.ts';
+import { maskSmtpError } from './mask-addresses.ts';
 import { classifySmtpError } from './smtp-errors.ts';
 import { messageIdDomain } from './transactional.ts';
 
@@ -102,7 +103,12 @@ export class NotificationMail implements NotificationSender {
   }
 
   async send(article: ArticleRow, recipient: Recipient): Promise<void> {
-    await this.mailer.sendRaw({ from: mailboxAddress(this.identity.mailFrom), to: recipient.email, raw: this.build(article, recipient) });
+    try {
+      await this.mailer.sendRaw({ from: mailboxAddress(this.identity.mailFrom), to: recipient.email, raw: this.build(article, recipient) });
+    } catch (err) {
+      // the ledger stores this text (deliveries.last_error): never with the address a relay quoted
+      throw maskSmtpError(err);
+    }
   }
 
   classify(err: unknown): SendFailure {

@@ -60,6 +60,11 @@ RETURNING id;
 UPDATE consents SET withdrawn_at = now(), withdraw_method = $2
 WHERE subscriber_id = $1 AND withdrawn_at IS NULL;
 
+-- name: clear-subscriber-delivery-errors
+-- Erasure: forgets the ledger's error texts of a subscriber's deliveries (SMTP replies may have quoted
+-- the address); the rows stay, without text, for the article's counts.
+UPDATE deliveries SET last_error = NULL WHERE subscriber_id = $1 AND last_error IS NOT NULL;
+
 -- name: delete-subscriber
 -- Erases a subscriber: topics and consents go with it (ON DELETE CASCADE); returns the address.
 DELETE FROM subscribers WHERE id = $1 RETURNING email;

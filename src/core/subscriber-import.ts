@@ -5,6 +5,7 @@ import * as subscribers from '../db/subscriber-queries.ts';
 import { filterSuppressedHashes } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
 import { invalid } from '../errors.ts';
+import { safeConsentSource } from './consent-source.ts';
 import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
 import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
 
@@ -67,7 +68,7 @@ function validateRow(raw: unknown, row: number, known: Set<string>): ImportRow |
   const unknown = topics.filter((t) => !known.has(t));
   if (unknown.length > 0) return `unknown topic: ${unknown.join(', ')}`;
   if (topics.length === 0) return 'no topics';
-  const source = typeof record.consentSource === 'string' && record.consentSource.trim() ? record.consentSource.trim().slice(0, 200) : 'import';
+  const source = safeConsentSource(record.consentSource, 'import');
   return { row, email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
 }
 

@@ -96,8 +96,8 @@ export class NotificationMail implements NotificationSender {
     return new FilledMessage(template, {
       to: recipient.email,
       msgid: notificationMessageId(article.id, recipient.deliveryId, this.identity.idDomain),
-      unsub: this.signer.sign('unsubscribe', recipient.subscriberId),
-      manage: this.signer.sign('manage', recipient.subscriberId),
+      unsub: this.signer.signForSubscriber('unsubscribe', recipient.subscriberId, recipient.tokenVersion ?? 0),
+      manage: this.signer.signForSubscriber('manage', recipient.subscriberId, recipient.tokenVersion ?? 0),
       date: this.dateHeader(),
     });
   }

@@ -43,8 +43,8 @@ export class TransactionalMail {
     const rendered = this.renderer.render(name, lang, {
       officeName: this.officeName[lang],
       topicNames: await this.topicNames(subscriber.topics, lang),
-      preferencesUrl: this.links.preferences(subscriber.id, lang),
-      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang),
+      preferencesUrl: this.links.preferences(subscriber.id, lang, subscriber.token_version),
+      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang, subscriber.token_version),
     });
     return {
       send: {
@@ -52,7 +52,7 @@ export class TransactionalMail {
         ...rendered,
         messageId: `<${jobId}@${this.idDomain}>`,
         headers: { 'Auto-Submitted': 'auto-generated' },
-        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id) },
+        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id, 'pl', subscriber.token_version) },
       },
     };
   }

@@ -13,6 +13,32 @@ ALTER TABLE consents
 
 ALTER TABLE subscribers ADD COLUMN token_version integer NOT NULL DEFAULT 0;
 
+-- 3. The daily cap of confirmation-class e-mails also per mailbox: "victim+1@…" … "victim+6@…" are six
+--    rows but one mailbox. Keyed on SHA-256 of the address without its +tag (no address is stored); the
+--    per-row cap (subscribers.confirm_mail_count) stays as well.
+CREATE TABLE confirmation_caps (
+  mailbox_hash text PRIMARY KEY,
+  window_start timestamptz NOT NULL,
+  mail_count   integer NOT NULL
+);
+
+-- Claims one slot of the mailbox's cap ($1 normalised address, $2 cap per sliding 24 h); false when spent.
+CREATE FUNCTION powiadom_claim_mailbox_slot(p_email text, p_cap integer) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_hash text := encode(sha256(convert_to(regexp_replace(p_email, '\+[^@]*@', '@'), 'UTF8')), 'hex');
+  v_claimed boolean;
+BEGIN
+  INSERT INTO confirmation_caps AS c (mailbox_hash, window_start, mail_count) VALUES (v_hash, now(), 1)
+  ON CONFLICT (mailbox_hash) DO UPDATE
+  SET mail_count = CASE WHEN c.window_start < now() - interval '24 hours' THEN 1 ELSE c.mail_count + 1 END,
+      window_start = CASE WHEN c.window_start < now() - interval '24 hours' THEN now() ELSE c.window_start END
+  WHERE c.window_start < now() - interval '24 hours' OR c.mail_count < p_cap
+  RETURNING true INTO v_claimed;
+  RETURN coalesce(v_claimed, false);
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION powiadom_request_subscription(
   p_email text, p_lang text, p_topics text[], p_source text, p_text_version text,
   p_ip inet, p_user_agent text, p_email_hash text, p_cap integer)
@@ -36,7 +62,8 @@ BEGIN
   INTO v_id, v_status, v_inserted, v_count, v_window;
 
   IF v_inserted THEN
-    IF EXISTS (SELECT 1 FROM suppressions WHERE email_hash = p_email_hash AND reason <> 'erased') THEN
+    IF EXISTS (SELECT 1 FROM suppressions WHERE email_hash = p_email_hash AND reason <> 'erased')
+       OR NOT powiadom_claim_mailbox_slot(p_email, p_cap) THEN
       v_count := NULL;
       v_window := NULL;
     END IF;
@@ -59,6 +86,10 @@ BEGIN
     WHERE s.id = v_id
       AND (s.confirm_mail_window_start IS NULL OR s.confirm_mail_window_start < now() - interval '24 hours' OR s.confirm_mail_count < p_cap)
     RETURNING s.confirm_mail_count, extract(epoch FROM s.confirm_mail_window_start)::bigint INTO v_count, v_window;
+    IF v_count IS NOT NULL AND NOT powiadom_claim_mailbox_slot(p_email, p_cap) THEN
+      v_count := NULL;
+      v_window := NULL;
+    END IF;
   END IF;
 
   IF v_status = 'active' THEN

@@ -27,8 +27,8 @@ WHERE id = $1;
 UPDATE consents SET confirmed_at = now(), confirm_ip = $2 WHERE id = $1;
 
 -- name: get-subscriber
--- One subscriber with its topics.
-SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at,
+-- One subscriber with its topics (and its link token version).
+SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at, s.token_version,
        coalesce(array_agg(st.topic_slug ORDER BY st.topic_slug) FILTER (WHERE st.topic_slug IS NOT NULL), '{}') AS topics
 FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
 WHERE s.id = $1
@@ -60,6 +60,14 @@ RETURNING id;
 UPDATE consents SET withdrawn_at = now(), withdraw_method = $2
 WHERE subscriber_id = $1 AND withdrawn_at IS NULL;
 
+-- name: get-token-version
+-- The link token version of a subscriber (no row: erased or never existed).
+SELECT token_version FROM subscribers WHERE id = $1;
+
+-- name: revoke-links
+-- Voids every manage and unsubscribe link already sent to a subscriber; returns the new version (no row: unknown id).
+UPDATE subscribers SET token_version = token_version + 1, updated_at = now() WHERE id = $1 RETURNING token_version;
+
 -- name: clear-subscriber-delivery-errors
 -- Erasure: forgets the ledger's error texts of a subscriber's deliveries (SMTP replies may have quoted
 -- the address); the rows stay, without text, for the article's counts.
@@ -85,6 +93,10 @@ WITH gone AS (
   RETURNING 1
 )
 SELECT count(*)::int AS deleted FROM gone;
+
+-- name: delete-stale-confirmation-caps
+-- Forgets per-mailbox caps whose 24 h window has passed (they would restart at 1 anyway).
+DELETE FROM confirmation_caps WHERE window_start < now() - interval '24 hours';
 
 -- name: upsert-imported-subscribers
 -- Batch import: inserts or re-activates each (email, lang) pair; returns each id and whether it was new.

@@ -11,6 +11,8 @@ import { dashboardSecurityHeaders, queueDashboard, QUEUE_DASHBOARD_PATH } from '
 import { mountRoutes } from './http/route.ts';
 import { proxyHint } from './http/proxy-hint.ts';
 import { requestLogger } from './http/request-log.ts';
+import { requireSameOrigin } from './http/same-origin.ts';
+import { tokenPageHeaders, TOKEN_PAGE_PATHS } from './http/token-pages.ts';
 import { TEMPLATES_DIR } from './i18n.ts';
 import { routes } from './routes.ts';
 
@@ -65,12 +67,14 @@ export function createApp(deps: Deps): Express {
   // Bull Board is a sub-application with its own routes; it sits outside the route table and is the one
   // place with a relaxed CSP (its page needs inline styles). Everything after it keeps the strict headers.
   const https = deps.config.PUBLIC_URL.startsWith('https:');
+  app.use('/admin', requireSameOrigin(deps.config.PUBLIC_URL));
   app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures), queueDashboard(deps.queues));
   app.use(securityHeaders(deps.config.ALLOWED_ORIGINS, deps.config.PUBLIC_URL.startsWith('https:')));
   app.use(CORS_PATHS, publicApiCors(deps.config.ALLOWED_ORIGINS));
   app.use('/static/altcha', altchaStatic());
   app.use('/static', express.static(`${TEMPLATES_DIR}static`, { maxAge: '1h', fallthrough: true }));
   app.get('/', (req, res) => res.redirect(302, `/subscribe${req.query.lang === 'en' ? '?lang=en' : ''}`));
+  app.use(TOKEN_PAGE_PATHS, tokenPageHeaders);
   const router = express.Router();
   mountRoutes(router, routes(deps));
   app.use(router);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadEnvFileIfPresent } from './env-file.ts';
 
-/** Development-only signing secret: refused when NODE_ENV=production. */
+/** Development-only signing secret: used only when PUBLIC_URL is a loopback address (it is public). */
 const DEVELOPMENT_SECRET = 'powiadom-development-secret-do-not-use-in-production';
 
 const boolFlag = z
@@ -152,16 +152,37 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   return value;
 }
 
+/** True for a URL whose host is this machine only: localhost, *.localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const host = new URL(url).hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The rules that keep a careless start from failing open, whatever NODE_ENV says: the development
+ * SECRET is public, so it signs links only for a service nobody else can reach (PUBLIC_URL on loopback,
+ * the zero-config `npm start`); production needs https (mailbox providers ignore one-click unsubscribe over http).
+ */
+function safetyProblems(data: Env): string[] {
+  const problems: string[] = [];
+  const publicUrl = data.PUBLIC_URL ?? `http://localhost:${data.PORT}`;
+  if (!data.SECRET && !isLoopbackUrl(publicUrl)) {
+    problems.push(`  SECRET: required unless PUBLIC_URL is a loopback address (PUBLIC_URL is ${publicUrl}); set at least 32 random characters`);
+  } else if (!data.SECRET && data.NODE_ENV === 'production') problems.push('  SECRET: required when NODE_ENV=production');
+  if (data.NODE_ENV === 'production') {
+    if (!data.PUBLIC_URL) problems.push('  PUBLIC_URL: required when NODE_ENV=production');
+    else if (!data.PUBLIC_URL.startsWith('https://')) problems.push('  PUBLIC_URL: must be an https:// URL when NODE_ENV=production');
+  }
+  return problems;
+}
+
 /** Validates an environment object; throws ConfigError naming every bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
-    ? []
+    ? safetyProblems(parsed.data)
     : parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
-  if (parsed.success && parsed.data.NODE_ENV === 'production') {
-    if (!parsed.data.SECRET) problems.push('  SECRET: required when NODE_ENV=production');
-    if (!parsed.data.PUBLIC_URL) problems.push('  PUBLIC_URL: required when NODE_ENV=production');
-  }
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }

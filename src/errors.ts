@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'invalid_json'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'rate_limited'
@@ -36,6 +37,8 @@ export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'The
 /** 401: missing or wrong credentials. */
 export const unauthorized = (headers?: Record<string, string>) =>
   new AppError(401, 'unauthorized', 'Missing or invalid credentials.', undefined, headers);
+/** 403: the request is understood but refused (a cross-site write to the admin pages). */
+export const forbidden = () => new AppError(403, 'forbidden', 'This request is not allowed from another site.');
 /** 404: no such resource. */
 export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found.`);
 /** 409: the resource exists already or is in a conflicting state. */

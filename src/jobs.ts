@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Batcher } from './batcher.ts';
 import type { FanoutJobs } from './core/articles.ts';
 import type { DeliveryRange, RetrySendJobs } from './core/delivery-retry.ts';
@@ -199,6 +199,26 @@ export class QueueSubscriptionMailJobs implements SubscriptionMailJobs {
 
   async queueWelcome(subscriberId: number, consentId: number): Promise<void> {
     await this.queues.addEmail({ kind: 'welcome', subscriberId, consentId }, welcomeJobId(consentId));
+  }
+
+  async forgetSubscriber(subscriberId: number, consentIds: number[]): Promise<void> {
+    const consents = new Set(consentIds);
+    const prefixes = [`confirm-${subscriberId}-`, `already-${subscriberId}-`]; // see confirmationJobId
+    const names = (job: Job<EmailJob>) =>
+      prefixes.some((p) => job.id?.startsWith(p)) ||
+      ('subscriberId' in job.data && job.data.subscriberId === subscriberId) ||
+      ('consentId' in job.data && consents.has(job.data.consentId));
+    const page = 500;
+    for (const state of ['completed', 'failed'] as const) {
+      // Removing shifts the list: read each page from where the kept jobs end.
+      for (let start = 0; ; ) {
+        const jobs: Job<EmailJob>[] = (await this.queues.email.getJobs([state], start, start + page - 1)).filter(Boolean);
+        const doomed = jobs.filter(names);
+        await Promise.all(doomed.map((j) => j.remove()));
+        if (jobs.length < page) break;
+        start += jobs.length - doomed.length;
+      }
+    }
   }
 }
 

@@ -84,6 +84,7 @@ export function routes(deps: Deps): RouteSpec[] {
 
     route({ method: 'get', path: '/api/subscribers', before: [admin], query: subscriberSearchQuery, handler: (i, req, res) => adm.findSubscribers(req, res, i.query.email) }),
     route({ method: 'delete', path: '/api/subscribers/:id', before: [admin], params: idParams, handler: (i, req, res) => adm.eraseSubscriber(req, res, i.params.id) }),
+    route({ method: 'post', path: '/api/subscribers/:id/revoke-links', before: [admin], params: idParams, handler: (i, req, res) => adm.revokeLinks(req, res, i.params.id) }),
     route({ method: 'post', path: '/api/subscribers/import', before: [admin, ...bulk], handler: (_i, req, res) => adm.importSubscribers(req, res) }),
 
     route({ method: 'post', path: '/api/articles', before: [admin, json], body: articleSchema, handler: (i, req, res) => art.publish(req, res, i.body) }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../src/config.ts';
+import { ConfigError, isLoopbackUrl, parseConfig } from '../src/config.ts';
 
 describe('configuration', () => {
   it('needs nothing in development and derives PUBLIC_URL from PORT', () => {
@@ -43,6 +43,38 @@ describe('configuration', () => {
     assert.match(result.stderr, /Invalid configuration/);
     assert.match(result.stderr, /PORT:/);
     assert.match(result.stderr, /SECRET:/);
+  });
+
+  it('refuses to start without SECRET when PUBLIC_URL is not loopback, whatever NODE_ENV says (issue 10)', () => {
+    for (const NODE_ENV of [undefined, 'development', 'test', 'production']) {
+      for (const PUBLIC_URL of ['https://powiadomienia.duw.pl', 'http://192.168.1.10:3000', 'http://0.0.0.0:3000', 'http://localhost.evil.example']) {
+        assert.throws(() => parseConfig({ ...(NODE_ENV ? { NODE_ENV } : {}), PUBLIC_URL }), (err: Error) => err instanceof ConfigError && /^ {2}SECRET: required/m.test(err.message), `${NODE_ENV} ${PUBLIC_URL}`);
+      }
+    }
+  });
+
+  it('starts without SECRET only on loopback: the zero-config npm start', () => {
+    for (const PUBLIC_URL of [undefined, 'http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000', 'http://powiadom.localhost']) {
+      const config = parseConfig(PUBLIC_URL ? { PUBLIC_URL } : {});
+      assert.equal(config.usingDevelopmentSecret, true);
+    }
+    assert.equal(isLoopbackUrl('http://127.0.0.1.example.com'), false);
+  });
+
+  it('requires an https PUBLIC_URL when NODE_ENV=production', () => {
+    const secret = 'x'.repeat(40);
+    assert.throws(() => parseConfig({ NODE_ENV: 'production', SECRET: secret, PUBLIC_URL: 'http://powiadomienia.duw.pl' }), /PUBLIC_URL: must be an https:\/\/ URL/);
+    assert.throws(() => parseConfig({ NODE_ENV: 'production', SECRET: secret, PUBLIC_URL: 'http://localhost:3000' }), /PUBLIC_URL: must be an https:\/\/ URL/);
+    assert.equal(parseConfig({ NODE_ENV: 'production', SECRET: secret, PUBLIC_URL: 'https://powiadomienia.duw.pl' }).PUBLIC_URL, 'https://powiadomienia.duw.pl');
+  });
+
+  it('the process refuses a public PUBLIC_URL without SECRET, naming SECRET, and exits with status 1', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PUBLIC_URL: 'https://powiadomienia.duw.pl', DATABASE_URL: 'postgres://127.0.0.1:1/none' };
+    delete env.SECRET;
+    delete env.NODE_ENV;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /SECRET: required unless PUBLIC_URL is a loopback address/);
   });
 
   it('trusts X-Forwarded-For only when TRUST_PROXY is set', () => {

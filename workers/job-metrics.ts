@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '../src/log.ts';
+import { maskedErrorMessage } from '../src/mail/mask-addresses.ts';
 import { observeJobDuration } from '../src/metrics.ts';
 
 function processingSeconds(job: Job | undefined): number | null {
@@ -22,7 +23,7 @@ export function recordJobDurations(worker: Worker): void {
 /** Logs a worker's connection errors and failed jobs, and records its job durations. */
 export function observeWorker(worker: Worker, log: Logger): void {
   worker.on('error', (err) => log.warn({ err: err.message, queue: worker.name }, 'worker error'));
-  worker.on('failed', (job, err) => log.warn({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed'));
+  worker.on('failed', (job, err) => log.warn({ queue: worker.name, jobId: job?.id, err: maskedErrorMessage(err) }, 'job failed'));
   recordJobDurations(worker);
 }
 

@@ -2,6 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import { DeliveryService, type BatchOutcome, type NotificationSender } from '../src/core/delivery.ts';
 import { QUEUE_NAMES, sendThrottle, type SendJob } from '../src/jobs.ts';
 import { maskEmail } from '../src/log.ts';
+import { maskAddresses, maskedErrorMessage, maskSmtpError } from '../src/mail/mask-addresses.ts';
 import { recordEmailOutcome } from '../src/metrics.ts';
 import type { SendContext } from './context.ts';
 import { CLAIM_LEASE_SECONDS, SEND_CHUNK } from './delivery-options.ts';
@@ -29,8 +30,9 @@ function loggingSender(ctx: SendContext): NotificationSender {
         await ctx.notifications.send(article, recipient);
       } catch (err) {
         const failure = ctx.notifications.classify(err);
-        log.warn({ articleId: article.id, deliveryId: recipient.deliveryId, to: maskEmail(recipient.email), failure, err: (err as Error).message }, 'notification not accepted');
-        throw err;
+        log.warn({ articleId: article.id, deliveryId: recipient.deliveryId, to: maskEmail(recipient.email), failure, err: maskedErrorMessage(err) }, 'notification not accepted');
+        // masked before the ledger (deliveries.last_error) and the job's failedReason get its text
+        throw maskSmtpError(err);
       }
     },
     classify: (err) => ctx.notifications.classify(err),
@@ -49,12 +51,12 @@ export function createSendWorker(ctx: SendContext): Worker<SendJob> {
     recordSendOutcome(outcome);
     if (outcome.unavailable) {
       const pause = backoff.pause();
-      log.warn({ ...outcome, pauseMs: pause, consecutivePauses: backoff.consecutive, err: lastError }, 'SMTP server unavailable: pausing the send queue');
+      log.warn({ ...outcome, pauseMs: pause, consecutivePauses: backoff.consecutive, err: lastError && maskAddresses(lastError) }, 'SMTP server unavailable: pausing the send queue');
       await worker.rateLimit(pause);
       throw Worker.RateLimitError();
     }
     backoff.reset();
-    if (outcome.deferred > 0) throw new DeferredDeliveriesError(`${outcome.deferred} deliveries deferred: ${lastError ?? 'temporary failure'}`);
+    if (outcome.deferred > 0) throw new DeferredDeliveriesError(`${outcome.deferred} deliveries deferred: ${maskAddresses(lastError ?? 'temporary failure')}`);
     log.debug({ ...outcome, ms: Date.now() - started }, 'send batch done');
     return outcome;
   };

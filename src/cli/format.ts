@@ -14,5 +14,7 @@ export function age(seconds: number): string {
 
 /** Quotes a CSV field when needed (RFC 4180). */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  // A cell starting with = + - @ tab or CR is a formula to spreadsheets (CSV injection): make it text.
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

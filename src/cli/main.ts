@@ -7,7 +7,7 @@ import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
 import { runPublish } from './publish.ts';
 import { runRetry } from './retry.ts';
 import { runStatus } from './status.ts';
-import { runErase, runExport, runFind, runImport } from './subscribers.ts';
+import { runErase, runExport, runFind, runImport, runRevokeLinks } from './subscribers.ts';
 import { runAdd, runList, runRemove } from './suppressions.ts';
 
 /** Runs a command on booted dependencies; a returned number is the exit status. */
@@ -65,6 +65,13 @@ function buildProgram(): Command {
     .action((id: string) => {
       const subscriberId = parseId(id, 'a subscriber');
       return act((deps) => runErase(deps, subscriberId))();
+    });
+  subscribers
+    .command('revoke-links <id>')
+    .description('void every preferences and unsubscribe link already sent to a subscriber; exit 1 when unknown')
+    .action((id: string) => {
+      const subscriberId = parseId(id, 'a subscriber');
+      return act((deps) => runRevokeLinks(deps, subscriberId))();
     });
 
   const suppressions = program.command('suppressions').description('the hashed list of addresses that are never mailed');

@@ -57,6 +57,16 @@ export async function runFind(deps: Deps, text: string, options: { json?: boolea
   print(table(['id', 'email', 'status', 'lang', 'topics'], found.map((s) => [s.id, s.email, s.status, s.lang, s.topics.join(',')])));
 }
 
+/** `subscribers revoke-links <id>`: voids the links already sent (a new token version). */
+export async function runRevokeLinks(deps: Deps, id: number): Promise<number> {
+  if (!(await deps.subscriptions.revokeLinks(id))) {
+    note(`Subscriber ${id} not found.`);
+    return EXIT.error;
+  }
+  print(`Links of subscriber ${id} revoked: earlier preferences and unsubscribe links no longer work.`);
+  return EXIT.ok;
+}
+
 /** `subscribers erase <id>`: GDPR erasure (only the hash stays, in the suppression list). */
 export async function runErase(deps: Deps, id: number): Promise<number> {
   if (!(await deps.subscriptions.eraseById(id))) {

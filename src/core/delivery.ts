@@ -14,6 +14,8 @@ export interface Recipient {
   subscriberId: number;
   email: string;
   lang: string;
+  /** version of the subscriber's link tokens (raised to void links already sent) */
+  tokenVersion?: number;
 }
 
 /** Sends one notification; the mail layer builds the message once per (article, language). */
@@ -92,7 +94,7 @@ export class DeliveryService {
   }
 
   private async sendOne(article: ArticleRow, d: ClaimedDelivery): Promise<Outcome> {
-    const recipient = { deliveryId: d.id, subscriberId: d.subscriber_id!, email: d.email!, lang: d.lang ?? 'pl' };
+    const recipient = { deliveryId: d.id, subscriberId: d.subscriber_id!, email: d.email!, lang: d.lang ?? 'pl', tokenVersion: d.token_version ?? 0 };
     try {
       await this.sender.send(article, recipient);
       return { delivery: d };

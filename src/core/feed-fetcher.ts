@@ -1,4 +1,5 @@
 import type { FeedFetcher, FeedValidators, FetchedFeed } from './feeds.ts';
+import { hasInternalHost } from './private-address.ts';
 
 /** A feed could not be fetched: the message says why and goes to feeds.last_error. */
 export class FeedFetchError extends Error {
@@ -27,12 +28,17 @@ export class HttpFeedFetcher implements FeedFetcher {
   constructor(
     private readonly limits: FetchLimits = DEFAULT_FETCH_LIMITS,
     private readonly userAgent = 'Powiadom feed watcher',
+    /** whether a URL's host is internal (loopback, private, link-local); replaceable in tests */
+    private readonly isInternal: (url: URL) => Promise<boolean> = hasInternalHost,
   ) {}
 
   async fetchFeed(url: string, validators: FeedValidators): Promise<FetchedFeed> {
     const signal = AbortSignal.timeout(this.limits.timeoutMs);
     let current = new URL(url);
     try {
+      // A feed configured on an internal address may redirect within it; a public one never into it
+      // (a compromised CMS must not make the worker fetch 127.0.0.1, the LAN or cloud metadata).
+      const internalAllowed = await this.isInternal(current);
       for (let hop = 0; ; hop++) {
         checkScheme(current);
         const res = await fetch(current, { redirect: 'manual', signal, headers: this.headers(validators) });
@@ -43,6 +49,7 @@ export class HttpFeedFetcher implements FeedFetcher {
           if (!location) throw new FeedFetchError(`HTTP ${res.status} without a Location`);
           if (hop >= this.limits.maxRedirects) throw new FeedFetchError(`more than ${this.limits.maxRedirects} redirects`);
           current = new URL(location, current);
+          if (!internalAllowed && (await this.isInternal(current))) throw new FeedFetchError(`refused a redirect to an internal address (${current.hostname})`);
           continue;
         }
         if (!res.ok) {

@@ -13,14 +13,14 @@ export class Links {
     return `${this.publicUrl}/confirm/${this.signer.sign('confirm', consentId, this.confirmTtlSeconds)}${langQuery(lang)}`;
   }
 
-  /** Preferences page of a subscriber. */
-  preferences(subscriberId: number, lang = 'pl'): string {
-    return `${this.publicUrl}/preferences/${this.signer.sign('manage', subscriberId)}${langQuery(lang)}`;
+  /** Preferences page of a subscriber at its token version (see TokenSigner). */
+  preferences(subscriberId: number, lang = 'pl', tokenVersion = 0): string {
+    return `${this.publicUrl}/preferences/${this.signer.signForSubscriber('manage', subscriberId, tokenVersion)}${langQuery(lang)}`;
   }
 
-  /** One-click unsubscribe link of a subscriber (RFC 8058 target). */
-  unsubscribe(subscriberId: number, lang = 'pl'): string {
-    return `${this.publicUrl}/unsubscribe/${this.signer.sign('unsubscribe', subscriberId)}${langQuery(lang)}`;
+  /** One-click unsubscribe link of a subscriber (RFC 8058 target) at its token version. */
+  unsubscribe(subscriberId: number, lang = 'pl', tokenVersion = 0): string {
+    return `${this.publicUrl}/unsubscribe/${this.signer.signForSubscriber('unsubscribe', subscriberId, tokenVersion)}${langQuery(lang)}`;
   }
 
   /** The subscription form, optionally with a topic preselected. */

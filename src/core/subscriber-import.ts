@@ -5,6 +5,7 @@ import * as subscribers from '../db/subscriber-queries.ts';
 import { filterSuppressedHashes } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
 import { invalid } from '../errors.ts';
+import { safeConsentSource } from './consent-source.ts';
 import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
 import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
 
@@ -13,10 +14,20 @@ export interface ImportResult {
   created: number;
   updated: number;
   skipped: number;
+  /** why each skipped row was left alone (1-based row numbers, as in `invalid`) */
+  skippedRows: { row: number; reason: string }[];
   invalid: { row: number; reason: string }[];
 }
 
+/** Reasons an import leaves a row alone. */
+export const SKIP_REASONS = {
+  duplicate: 'address repeated in this import',
+  suppressed: 'address is suppressed (bounce, complaint, erasure or operator)',
+  withdrew: 'the person withdrew consent (unsubscribed); only they can subscribe again',
+} as const;
+
 interface ImportRow {
+  row: number;
   email: string;
   lang: 'pl' | 'en';
   topics: string[];
@@ -45,7 +56,7 @@ function toTopicList(value: unknown): string[] | undefined {
     .filter(Boolean);
 }
 
-function validateRow(raw: unknown, known: Set<string>): ImportRow | string {
+function validateRow(raw: unknown, row: number, known: Set<string>): ImportRow | string {
   if (typeof raw !== 'object' || raw === null) return 'row is not an object';
   const record = raw as Record<string, unknown>;
   const email = typeof record.email === 'string' ? record.email : '';
@@ -57,14 +68,15 @@ function validateRow(raw: unknown, known: Set<string>): ImportRow | string {
   const unknown = topics.filter((t) => !known.has(t));
   if (unknown.length > 0) return `unknown topic: ${unknown.join(', ')}`;
   if (topics.length === 0) return 'no topics';
-  const source = typeof record.consentSource === 'string' && record.consentSource.trim() ? record.consentSource.trim().slice(0, 200) : 'import';
-  return { email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
+  const source = safeConsentSource(record.consentSource, 'import');
+  return { row, email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
 }
 
 async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResult): Promise<void> {
   await withTransaction(pool, async (tx) => {
     const blocked = await filterSuppressedHashes(tx, batch.map((r) => hashEmail(r.email)));
     const rows = batch.filter((r) => !blocked.has(hashEmail(r.email)));
+    for (const r of batch) if (blocked.has(hashEmail(r.email))) skip(result, r.row, 'suppressed');
     const written = await subscribers.upsertImportedSubscribers(
       tx,
       rows.map((r) => r.email),
@@ -84,25 +96,32 @@ async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResul
     await subscribers.insertImportConsents(tx, created.map((w) => w.id), created.map((w) => byEmail.get(w.email)!.source), CONSENT_TEXT_VERSION);
     result.created += created.length;
     result.updated += written.length - created.length;
-    result.skipped += batch.length - written.length;
+    const writtenEmails = new Set(written.map((w) => w.email));
+    for (const r of rows) if (!writtenEmails.has(r.email)) skip(result, r.row, 'withdrew');
   });
+}
+
+function skip(result: ImportResult, row: number, reason: keyof typeof SKIP_REASONS): void {
+  result.skipped += 1;
+  result.skippedRows.push({ row, reason: SKIP_REASONS[reason] });
 }
 
 /**
  * Imports subscribers as active (their consent was collected elsewhere, named by consentSource).
- * Idempotent on the address; never re-activates someone who unsubscribed or is suppressed.
+ * Idempotent on the address; never activates or changes anyone who ever withdrew consent or is
+ * suppressed (such rows are skipped, each with its reason).
  */
 export async function importSubscribers(pool: pg.Pool, input: unknown[]): Promise<ImportResult> {
   const known = new Set((await listTopics(pool)).map((t) => t.slug));
-  const result: ImportResult = { created: 0, updated: 0, skipped: 0, invalid: [] };
+  const result: ImportResult = { created: 0, updated: 0, skipped: 0, skippedRows: [], invalid: [] };
   const seen = new Set<string>();
   let batch: ImportRow[] = [];
   for (const [index, raw] of input.entries()) {
-    const row = validateRow(raw, known);
+    const row = validateRow(raw, index + 1, known);
     if (typeof row === 'string') {
       result.invalid.push({ row: index + 1, reason: row });
     } else if (seen.has(row.email)) {
-      result.skipped += 1;
+      skip(result, row.row, 'duplicate');
     } else {
       seen.add(row.email);
       batch.push(row);

@@ -6,6 +6,7 @@ import * as subscribers from '../db/subscriber-queries.ts';
 import type { SubscriptionRequestInput, SubscriptionRequestOutcome } from '../db/subscriber-queries.ts';
 import { deleteErasureSuppression, upsertSuppression } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
+import { safeConsentSource } from './consent-source.ts';
 import { hashEmail, normalizeEmail } from './email-address.ts';
 import type { TokenPurpose, TokenSigner } from './tokens.ts';
 
@@ -17,6 +18,8 @@ export interface SubscriptionMailJobs {
   queueConfirmation(subscriberId: number, consentId: number, slot: ConfirmationSlot): Promise<void>;
   queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot): Promise<void>;
   queueWelcome(subscriberId: number, consentId: number): Promise<void>;
+  /** Removes finished and failed e-mail jobs that name the subscriber or one of its consents (erasure). */
+  forgetSubscriber(subscriberId: number, consentIds: number[]): Promise<void>;
 }
 
 /** One slot of the daily cap on confirmation-class e-mails (makes job ids deterministic). */
@@ -89,7 +92,8 @@ export class SubscriptionService {
       lang: request.lang,
       topics,
       emailHash: hashEmail(email),
-      source: request.source,
+      // the last guard of every path (form, JSON API, embed): only a safe charset is ever recorded
+      source: safeConsentSource(request.source, 'unknown'),
       ip: request.ip,
       userAgent: request.userAgent?.slice(0, 512) ?? null,
     });
@@ -148,8 +152,14 @@ export class SubscriptionService {
     const consentId = this.verify('confirm', token);
     const outcome = await withTransaction(this.pool, async (tx) => {
       const row = await subscribers.getConsentForConfirmation(tx, consentId);
-      if (!row || row.withdrawn_at || row.status === 'unsubscribed') throw invalidToken();
+      // A consent withdrawn since (an unsubscribe after this request) never confirms; a newer one may.
+      if (!row || row.withdrawn_at) throw invalidToken();
       if (row.status === 'active') return { subscriberId: row.subscriber_id, alreadyConfirmed: true };
+      // Someone who unsubscribed gets back exactly what this consent asked for, not an earlier choice.
+      if (row.status === 'unsubscribed' && row.requested_topics) {
+        await subscribers.replaceTopics(tx, row.subscriber_id, row.requested_topics);
+        await subscribers.setLanguage(tx, row.subscriber_id, row.requested_lang ?? row.lang);
+      }
       await subscribers.activateSubscriber(tx, row.subscriber_id);
       await subscribers.confirmConsent(tx, consentId, ip);
       await deleteErasureSuppression(tx, hashEmail(row.email));
@@ -168,12 +178,12 @@ export class SubscriptionService {
 
   /** The subscriber a manage or unsubscribe token belongs to; 404-like null when erased. */
   async subscriberForToken(purpose: 'manage' | 'unsubscribe', token: string): Promise<Subscriber | null> {
-    return subscribers.getSubscriber(this.pool, this.verify(purpose, token));
+    return subscribers.getSubscriber(this.pool, await this.verifySubscriberToken(purpose, token));
   }
 
   /** Updates topics and language from the preferences page. */
   async updatePreferences(token: string, change: { topics: string[]; lang: 'pl' | 'en' }): Promise<Subscriber> {
-    const id = this.verify('manage', token);
+    const id = await this.verifySubscriberToken('manage', token);
     const topics = await this.resolveTopics(change.topics);
     await withTransaction(this.pool, async (tx) => {
       const current = await subscribers.getSubscriber(tx, id);
@@ -189,7 +199,7 @@ export class SubscriptionService {
    * Idempotent: an already ended or erased subscription is not an error.
    */
   async unsubscribe(purpose: 'manage' | 'unsubscribe', token: string, method: string): Promise<void> {
-    const id = this.verify(purpose, token);
+    const id = await this.verifySubscriberToken(purpose, token);
     await this.unsubscribeById(id, method);
   }
 
@@ -202,25 +212,31 @@ export class SubscriptionService {
 
   /** Erases a subscriber found by manage token; see eraseById. */
   async eraseByToken(token: string): Promise<void> {
-    await this.eraseById(this.verify('manage', token));
+    await this.eraseById(await this.verifySubscriberToken('manage', token));
   }
 
   /**
-   * GDPR art. 17 erasure: deletes the subscriber, topics and consent records, keeping only a hashed
-   * suppression entry so the address is mailed again only after it opts in anew. False when unknown.
+   * GDPR art. 17 erasure: deletes the subscriber, topics and consent records and the ledger's error
+   * texts of its deliveries, keeping only a hashed suppression entry so the address is mailed again only
+   * after it opts in anew; then removes the finished jobs that name it. False when unknown.
    */
   async eraseById(id: number): Promise<boolean> {
-    return withTransaction(this.pool, async (tx) => {
+    const consentIds = await withTransaction(this.pool, async (tx) => {
+      const ids = (await subscribers.listConsents(tx, id)).map((c) => Number(c.id));
+      await subscribers.clearSubscriberDeliveryErrors(tx, id);
       const email = await subscribers.deleteSubscriber(tx, id);
-      if (email === null) return false;
+      if (email === null) return null;
       await upsertSuppression(tx, hashEmail(email), 'erased');
-      return true;
+      return ids;
     });
+    if (consentIds === null) return false;
+    await this.jobs.forgetSubscriber(id, consentIds);
+    return true;
   }
 
   /** GDPR art. 15/20: everything stored about the token's subscriber. */
   async exportData(token: string): Promise<Record<string, unknown>> {
-    const id = this.verify('manage', token);
+    const id = await this.verifySubscriberToken('manage', token);
     const subscriber = await subscribers.getSubscriber(this.pool, id);
     if (!subscriber) throw invalidToken();
     const consents = await subscribers.listConsents(this.pool, id);
@@ -233,13 +249,35 @@ export class SubscriptionService {
     return subscribers.findSubscribersByEmail(this.pool, text, !text.includes('@'));
   }
 
-  /** Deletes opt-ins left unconfirmed for longer than the TTL; returns how many. */
+  /** Deletes opt-ins left unconfirmed for longer than the TTL (and spent mailbox caps); returns how many opt-ins. */
   async expirePending(): Promise<number> {
+    await subscribers.deleteStaleConfirmationCaps(this.pool);
     return subscribers.deleteExpiredPending(this.pool, this.settings.pendingTtlDays);
   }
 
-  private verify(purpose: TokenPurpose, token: string): number {
-    const check = this.signer.verify(purpose, token);
+  /** The current version of a subscriber's link tokens (0 when unknown), for links made now. */
+  async tokenVersionOf(id: number): Promise<number> {
+    return (await subscribers.getTokenVersion(this.pool, id)) ?? 0;
+  }
+
+  /**
+   * Voids every manage and unsubscribe link already sent to a subscriber (an operator's action, e.g.
+   * when a forwarded e-mail exposed them); later e-mails carry new links. False when unknown.
+   */
+  async revokeLinks(id: number): Promise<boolean> {
+    return (await subscribers.revokeLinks(this.pool, id)) !== null;
+  }
+
+  /** Verifies a manage or unsubscribe token against its subscriber's current token version. */
+  private async verifySubscriberToken(purpose: 'manage' | 'unsubscribe', token: string): Promise<number> {
+    const id = this.signer.subjectOf(token);
+    // An erased subscriber has no version: its old links verify as version 0 and then find nobody, as before.
+    const version = id === null ? 0 : await this.tokenVersionOf(id);
+    return this.verify(purpose, token, version);
+  }
+
+  private verify(purpose: TokenPurpose, token: string, version = 0): number {
+    const check = this.signer.verify(purpose, token, Date.now(), version);
     if (!check.ok) throw check.reason === 'expired' ? expiredToken() : invalidToken();
     return check.claims.subjectId;
   }

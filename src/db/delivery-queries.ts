@@ -36,6 +36,8 @@ export interface ClaimedDelivery {
   subscriber_id: number | null;
   email: string | null;
   lang: string | null;
+  /** the subscriber's link token version (migration 0006) */
+  token_version: number | null;
   deliverable: boolean;
 }
 

@@ -11,9 +11,13 @@ const sql = loadNamedQueries('subscribers', [
   'set-language',
   'unsubscribe',
   'withdraw-consents',
+  'get-token-version',
+  'revoke-links',
+  'clear-subscriber-delivery-errors',
   'delete-subscriber',
   'list-consents',
   'delete-expired-pending',
+  'delete-stale-confirmation-caps',
   'upsert-imported-subscribers',
   'insert-import-consents',
   'replace-topics-batch',
@@ -36,6 +40,8 @@ export interface SubscriberRow {
   confirmed_at: Date | null;
   unsubscribed_at: Date | null;
   topics: string[];
+  /** version of its link tokens (get-subscriber only; raised to void links already sent) */
+  token_version?: number;
 }
 
 /** Replaces a subscriber's topics. */
@@ -52,6 +58,9 @@ export interface ConsentWithSubscriber {
   email: string;
   status: SubscriberStatus;
   lang: string;
+  /** topics and language the consent asked for (null on records older than migration 0006) */
+  requested_topics: string[] | null;
+  requested_lang: string | null;
 }
 
 /** A consent with its subscriber, locked for confirmation (inside a transaction). */
@@ -99,6 +108,21 @@ export async function withdrawConsents(db: Db, id: number, method: string): Prom
   await db.query(sql['withdraw-consents'], [id, method]);
 }
 
+/** A subscriber's link token version, or null when there is no such subscriber. */
+export async function getTokenVersion(db: Db, id: number): Promise<number | null> {
+  return (await db.query<{ token_version: number }>(sql['get-token-version'], [id])).rows[0]?.token_version ?? null;
+}
+
+/** Raises a subscriber's token version; returns the new one, or null for an unknown id. */
+export async function revokeLinks(db: Db, id: number): Promise<number | null> {
+  return (await db.query<{ token_version: number }>(sql['revoke-links'], [id])).rows[0]?.token_version ?? null;
+}
+
+/** Clears the error texts of a subscriber's deliveries (erasure). */
+export async function clearSubscriberDeliveryErrors(db: Db, id: number): Promise<void> {
+  await db.query(sql['clear-subscriber-delivery-errors'], [id]);
+}
+
 /** Deletes a subscriber and everything attached; returns the address or null. */
 export async function deleteSubscriber(db: Db, id: number): Promise<string | null> {
   return (await db.query<{ email: string }>(sql['delete-subscriber'], [id])).rows[0]?.email ?? null;
@@ -112,6 +136,11 @@ export async function listConsents(db: Db, id: number) {
 /** Deletes unconfirmed subscriptions older than `days`; returns how many. */
 export async function deleteExpiredPending(db: Db, days: number): Promise<number> {
   return (await db.query<{ deleted: number }>(sql['delete-expired-pending'], [days])).rows[0]?.deleted ?? 0;
+}
+
+/** Deletes per-mailbox confirmation caps whose window has passed. */
+export async function deleteStaleConfirmationCaps(db: Db): Promise<void> {
+  await db.query(sql['delete-stale-confirmation-caps']);
 }
 
 /** Batch upsert of imported subscribers (unique addresses); returns ids and whether each was new. */

@@ -40,6 +40,12 @@ export function adminHandlers(deps: Deps) {
       res.status(204).end();
     },
 
+    /** POST /api/subscribers/:id/revoke-links: voids every manage/unsubscribe link already sent. */
+    async revokeLinks(_req: Request, res: Response, id: number) {
+      if (!(await deps.subscriptions.revokeLinks(id))) throw notFound('Subscriber');
+      res.status(204).end();
+    },
+
     /** POST /api/subscribers/import: a JSON array or text/csv. */
     async importSubscribers(req: Request, res: Response) {
       const rows = req.is('text/csv') ? parseImportCsv(String(req.body ?? '')) : req.body;

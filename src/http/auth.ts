@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { rateLimited, unauthorized } from '../errors.ts';
-import { clientIp } from './request-info.ts';
+import { clientIp, rateLimitKey } from './request-info.ts';
 
 /** Constant-time comparison of a presented secret with the expected one (hashes equalise lengths). */
 export function secretsMatch(presented: string, expected: string): boolean {
@@ -38,12 +38,14 @@ function requireSecret(tokens: (string | undefined)[], failures: RateLimiterRedi
   const accepted = tokens.filter((t): t is string => Boolean(t));
   const challenge = allowBasic ? 'Basic realm="powiadom", charset="UTF-8"' : 'Bearer realm="powiadom"';
   return async (req, _res, next) => {
-    const ip = clientIp(req) ?? 'unknown';
+    const ip = rateLimitKey(clientIp(req));
     try {
-      const state = await failures.get(ip);
-      if (state && state.remainingPoints <= 0) return next(rateLimited(state.msBeforeNext / 1000));
+      // A valid token always works: only failures are limited, so nobody can lock out the operators
+      // or Prometheus by sending wrong tokens (behind a proxy without TRUST_PROXY all share one IP).
       const presented = presentedSecret(req.headers.authorization, allowBasic);
       if (presented && accepted.some((t) => secretsMatch(presented, t))) return next();
+      const state = await failures.get(ip);
+      if (state && state.remainingPoints <= 0) return next(rateLimited(state.msBeforeNext / 1000));
       await failures.consume(ip).catch((err: unknown) => {
         if (!(err instanceof RateLimiterRes)) throw err;
       });
@@ -56,7 +58,7 @@ function requireSecret(tokens: (string | undefined)[], failures: RateLimiterRedi
 
 /**
  * Requires `Authorization: Bearer <one of tokens>`. Disabled (always 401) while no token is set.
- * Repeated failures from one IP are answered 429 before any comparison.
+ * A valid token always passes; after repeated failures from one IP (IPv6: one /64) wrong ones get 429.
  */
 export function requireBearer(tokens: (string | undefined)[], failures: RateLimiterRedis): RequestHandler {
   return requireSecret(tokens, failures, false);

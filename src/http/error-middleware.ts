@@ -15,7 +15,18 @@ function toAppError(err: unknown): AppError | null {
     return new AppError(415, 'invalid_request', 'Unsupported content encoding.');
   }
   if (isConnectionError(err)) return unavailable();
-  return null;
+  return clientError(e);
+}
+
+/**
+ * Any other error that carries a 4xx status (body-parser's "too many parameters", a broken compressed
+ * body, …) is the client's: it answers that status, and is neither logged as a failure nor counted as a 5xx.
+ */
+function clientError(e: { status?: number; statusCode?: number }): AppError | null {
+  const status = e.status ?? e.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499) return null;
+  if (status === 413) return payloadTooLarge();
+  return new AppError(status, 'invalid_request', status === 415 ? 'Unsupported content encoding.' : 'The request could not be read.');
 }
 
 const PAGE_MESSAGES = new Set(['unauthorized', 'invalid_token', 'expired_token', 'not_found', 'rate_limited', 'unavailable', 'payload_too_large', 'invalid_request']);

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors.ts';
-import { clientIp } from './request-info.ts';
+import { clientIp, rateLimitKey } from './request-info.ts';
 
 /** The rate limiters of the HTTP layer, stored in Redis so every API process shares them. */
 export interface Limiters {
@@ -28,11 +28,11 @@ export function createLimiters(redis: Redis, prefix: string, subscribePerHour: n
   };
 }
 
-/** Consumes one point per request for the client's IP; 429 with Retry-After when exhausted. */
+/** Consumes one point per request for the client's IP (IPv6: its /64); 429 with Retry-After when exhausted. */
 export function limitPerIp(limiter: RateLimiterRedis): RequestHandler {
   return async (req, _res, next) => {
     try {
-      await limiter.consume(clientIp(req) ?? 'unknown');
+      await limiter.consume(rateLimitKey(clientIp(req)));
       next();
     } catch (err) {
       if (err instanceof RateLimiterRes) next(rateLimited(err.msBeforeNext / 1000));

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log.ts';
 
-const TOKEN_IN_PATH = /\/(confirm|preferences|unsubscribe)\/[^/?#]+/g;
+// Express routes without regard to case (/CONFIRM/<token> reaches the confirm page), so redaction ignores case too.
+const TOKEN_IN_PATH = /\/(confirm|preferences|unsubscribe)\/[^/?#]+/gi;
+// An address in a path (DELETE /api/suppressions/<address>), written plainly or percent-encoded.
+const ADDRESS_IN_PATH = /\/[^/?#]*(?:@|%40)[^/?#]*/gi;
 const INCOMING_ID = /^[\w-]{1,64}$/;
 const UNLOGGED_PATHS = new Set(['/healthz', '/readyz']);
 
-/** A URL safe to log: link tokens and query strings removed. */
+/** A URL safe to log: link tokens, addresses and query strings removed. */
 export function redactUrl(url: string): string {
-  return url.split('?')[0]!.replace(TOKEN_IN_PATH, '/$1/[token]');
+  return url.split('?')[0]!.replace(TOKEN_IN_PATH, '/$1/[token]').replace(ADDRESS_IN_PATH, '/[address]');
 }
 
 /** The request id: the caller's X-Request-Id when it is a plain token, else a new UUID. */

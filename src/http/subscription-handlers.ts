@@ -11,6 +11,7 @@ import { clientIp, isFormPost, pageLang } from './request-info.ts';
 import type { preferencesFormSchema, subscribeFormSchema, subscribeJsonSchema } from './schemas.ts';
 import { subscribeFormSchema as formSchema, subscribeJsonSchema as jsonSchema } from './schemas.ts';
 import { parseInput } from './validate.ts';
+import { safeConsentSource } from '../core/consent-source.ts';
 
 type SubscribeJson = z.infer<typeof subscribeJsonSchema>;
 type SubscribeForm = z.infer<typeof subscribeFormSchema>;
@@ -68,7 +69,7 @@ export function subscriptionHandlers(deps: Deps) {
         email: input.email,
         topics: input.topics ?? [],
         lang: input.lang,
-        source: input.source ?? 'form',
+        source: safeConsentSource(input.source, 'form'),
         ip: clientIp(req),
         userAgent: req.get('user-agent') ?? null,
       });
@@ -92,7 +93,7 @@ export function subscriptionHandlers(deps: Deps) {
       email: input.email,
       topics: input.topics,
       lang: input.lang,
-      source: typeof req.get('x-powiadom-source') === 'string' ? req.get('x-powiadom-source')!.slice(0, 100) : 'api',
+      source: safeConsentSource(req.get('x-powiadom-source'), 'api'),
       ip: clientIp(req),
       userAgent: req.get('user-agent') ?? null,
     });
@@ -148,7 +149,7 @@ export function subscriptionHandlers(deps: Deps) {
       const lang = pageLang(req);
       page(req, res, 'confirmed', lang, 'pages.confirmed.title', {
         alreadyConfirmed: result.alreadyConfirmed,
-        preferencesUrl: deps.links.preferences(result.subscriberId, lang).replace(deps.config.PUBLIC_URL, ''),
+        preferencesUrl: deps.links.preferences(result.subscriberId, lang, await subscriptions.tokenVersionOf(result.subscriberId)).replace(deps.config.PUBLIC_URL, ''),
       });
     },
 

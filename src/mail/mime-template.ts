@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * A MIME message built once and filled per recipient by substitution. Placeholders ("slots") are
  * replaced by values of the same length in a body encoded as quoted-printable by our own encoder,
  * which never splits a slot across a soft line break — so the message stays valid without
- * re-encoding anything per recipient.
+ * re-encoding anything per recipient. Slots are found by markers drawn afresh for every build and
+ * checked to be absent from the outside content, so no text an author writes can ever become a slot.
  */
 
 /** A text with fixed-length slots: parts[0] slot[0] parts[1] slot[1] … parts[n]. */
@@ -11,11 +14,26 @@ export interface SlottedText<S extends string> {
   slots: S[];
 }
 
-/** A placeholder of exactly `length` characters, safe in HTML, text, URLs and quoted-printable. */
-export function placeholder(name: string, length: number): string {
-  const base = `ZZ${name.toUpperCase().replace(/[^A-Z]/g, '')}`;
-  if (base.length > length) throw new Error(`placeholder ${name} is longer than ${length}`);
-  return base.padEnd(length, 'Q');
+/**
+ * A slot marker of exactly `length` characters, made fresh for each build: [A-Z0-9] only (safe in HTML,
+ * text, URLs and quoted-printable) and unguessable (at least 80 random bits), so text written by
+ * others (an article, a feed item) cannot contain it and is never mistaken for a slot.
+ */
+export function randomMarker(length: number): string {
+  if (length < 22) throw new Error(`a slot marker needs at least 22 characters, not ${length}`);
+  return `ZZ${randomBytes(length).toString('hex').toUpperCase().slice(0, length - 2)}`;
+}
+
+/**
+ * Fresh markers for the given slots, none of which occurs in any of `contents` (the outside text the
+ * message is built around). A collision is astronomically unlikely; it only costs a new draw.
+ */
+export function freshMarkers<S extends string>(lengths: Record<S, number>, contents: readonly string[]): Record<S, string> {
+  for (;;) {
+    const markers = Object.fromEntries(Object.entries<number>(lengths).map(([slot, length]) => [slot, randomMarker(length)])) as Record<S, string>;
+    const values = Object.values<string>(markers);
+    if (!contents.some((text) => values.some((marker) => text.toUpperCase().includes(marker)))) return markers;
+  }
 }
 
 /** Splits a text at every occurrence of the given placeholders. */

@@ -10,27 +10,23 @@ import {
   encodeMailbox,
   encodeQuotedPrintable,
   FilledMessage,
+  freshMarkers,
   mailboxAddress,
-  placeholder,
   splitSlots,
   toSlottedBytes,
   type SlottedBytes,
   type SlottedText,
 } from './mime-template.ts';
 import type { EmailRenderer } from './render.ts';
+import { maskSmtpError } from './mask-addresses.ts';
 import { classifySmtpError } from './smtp-errors.ts';
 import { messageIdDomain } from './transactional.ts';
 
 type Slot = 'to' | 'msgid' | 'unsub' | 'manage' | 'date';
 
-const PLACEHOLDERS: Record<Slot, string> = {
-  to: placeholder('recipient', 24),
-  msgid: placeholder('messageid', 24),
-  unsub: placeholder('unsub', TOKEN_LENGTH),
-  manage: placeholder('manage', TOKEN_LENGTH),
-  date: placeholder('date', 24),
-};
-const BODY_SLOTS = { unsub: PLACEHOLDERS.unsub, manage: PLACEHOLDERS.manage };
+// Marker lengths: the link tokens' markers must be exactly as long as the tokens (the quoted-printable
+// lines are laid out around them); header slots take values of any length.
+const MARKER_LENGTHS: Record<Slot, number> = { to: 24, msgid: 24, unsub: TOKEN_LENGTH, manage: TOKEN_LENGTH, date: 24 };
 const CACHE_SIZE = 32;
 
 /** Where notifications come from and how they identify their list. */
@@ -100,14 +96,19 @@ export class NotificationMail implements NotificationSender {
     return new FilledMessage(template, {
       to: recipient.email,
       msgid: notificationMessageId(article.id, recipient.deliveryId, this.identity.idDomain),
-      unsub: this.signer.sign('unsubscribe', recipient.subscriberId),
-      manage: this.signer.sign('manage', recipient.subscriberId),
+      unsub: this.signer.signForSubscriber('unsubscribe', recipient.subscriberId, recipient.tokenVersion ?? 0),
+      manage: this.signer.signForSubscriber('manage', recipient.subscriberId, recipient.tokenVersion ?? 0),
       date: this.dateHeader(),
     });
   }
 
   async send(article: ArticleRow, recipient: Recipient): Promise<void> {
-    await this.mailer.sendRaw({ from: mailboxAddress(this.identity.mailFrom), to: recipient.email, raw: this.build(article, recipient) });
+    try {
+      await this.mailer.sendRaw({ from: mailboxAddress(this.identity.mailFrom), to: recipient.email, raw: this.build(article, recipient) });
+    } catch (err) {
+      // the ledger stores this text (deliveries.last_error): never with the address a relay quoted
+      throw maskSmtpError(err);
+    }
   }
 
   classify(err: unknown): SendFailure {
@@ -132,13 +133,19 @@ export class NotificationMail implements NotificationSender {
     return this.date.text;
   }
 
-  private slotUrl(kind: 'unsubscribe' | 'preferences', lang: Lang): string {
+  private slotUrl(kind: 'unsubscribe' | 'preferences', lang: Lang, markers: Record<Slot, string>): string {
     const purpose = kind === 'unsubscribe' ? 'unsubscribe' : 'manage';
     const url = kind === 'unsubscribe' ? this.links.unsubscribe(0, lang) : this.links.preferences(0, lang);
-    return url.replace(this.signer.sign(purpose, 0), kind === 'unsubscribe' ? PLACEHOLDERS.unsub : PLACEHOLDERS.manage);
+    return url.replace(this.signer.sign(purpose, 0), kind === 'unsubscribe' ? markers.unsub : markers.manage);
   }
 
+  /**
+   * The message of one (article, language) with slots where recipient values go. Article text is
+   * never searched for slots: the markers are fresh for this build and absent from every field.
+   */
   private compose(article: ArticleRow, lang: Lang): SlottedText<Slot> {
+    const outside = [article.title, article.summary, article.url, article.image_url, article.source].filter((v): v is string => typeof v === 'string');
+    const markers = freshMarkers(MARKER_LENGTHS, outside);
     const rendered = this.renderer.render('notification', lang, {
       subject: article.title,
       preheader: preheaderOf(article),
@@ -149,31 +156,31 @@ export class NotificationMail implements NotificationSender {
       source: article.source,
       publishedAt: formatDate(article.published_at, lang),
       officeName: translate(lang, 'office'),
-      preferencesUrl: this.slotUrl('preferences', lang),
-      unsubscribeUrl: this.slotUrl('unsubscribe', lang),
+      preferencesUrl: this.slotUrl('preferences', lang, markers),
+      unsubscribeUrl: this.slotUrl('unsubscribe', lang, markers),
     });
     const boundary = `----=_powiadom_${article.id}_${lang}`;
-    const head = splitSlots(this.headers(rendered.subject, lang, boundary), PLACEHOLDERS);
+    const head = splitSlots(this.headers(rendered.subject, lang, boundary, markers), markers);
     const body = (type: string, content: string) => [
       `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
-      encodeQuotedPrintable(content, BODY_SLOTS),
+      encodeQuotedPrintable(content, { unsub: markers.unsub, manage: markers.manage }),
     ] as const;
     return concatSlotted([head, ...body('text/plain', rendered.text), '\r\n', ...body('text/html', rendered.html), `\r\n--${boundary}--\r\n`]);
   }
 
-  private headers(subject: string, lang: Lang, boundary: string): string {
+  private headers(subject: string, lang: Lang, boundary: string, markers: Record<Slot, string>): string {
     const { mailFrom, replyTo, listId, unsubscribeMailto } = this.identity;
     const lines = [
       `From: ${encodeMailbox(mailFrom)}`,
-      `To: ${PLACEHOLDERS.to}`,
+      `To: ${markers.to}`,
       ...(replyTo ? [`Reply-To: ${encodeMailbox(replyTo)}`] : []),
       `Subject: ${encodeHeaderWords(subject)}`,
-      `Date: ${PLACEHOLDERS.date}`,
-      `Message-ID: <${PLACEHOLDERS.msgid}>`,
+      `Date: ${markers.date}`,
+      `Message-ID: <${markers.msgid}>`,
       'MIME-Version: 1.0',
       `Content-Language: ${lang}`,
       `List-Id: ${encodeHeaderWords(listId)}`,
-      `List-Unsubscribe: <${this.slotUrl('unsubscribe', lang)}>,\r\n <mailto:${unsubscribeMailto}?subject=unsubscribe%20${PLACEHOLDERS.unsub}>`,
+      `List-Unsubscribe: <${this.slotUrl('unsubscribe', lang, markers)}>,\r\n <mailto:${unsubscribeMailto}?subject=unsubscribe%20${markers.unsub}>`,
       'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
       'Auto-Submitted: auto-generated',
       'Precedence: bulk',

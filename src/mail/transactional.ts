@@ -43,8 +43,8 @@ export class TransactionalMail {
     const rendered = this.renderer.render(name, lang, {
       officeName: this.officeName[lang],
       topicNames: await this.topicNames(subscriber.topics, lang),
-      preferencesUrl: this.links.preferences(subscriber.id, lang),
-      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang),
+      preferencesUrl: this.links.preferences(subscriber.id, lang, subscriber.token_version),
+      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang, subscriber.token_version),
     });
     return {
       send: {
@@ -52,7 +52,7 @@ export class TransactionalMail {
         ...rendered,
         messageId: `<${jobId}@${this.idDomain}>`,
         headers: { 'Auto-Submitted': 'auto-generated' },
-        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id) },
+        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id, 'pl', subscriber.token_version) },
       },
     };
   }
@@ -60,13 +60,14 @@ export class TransactionalMail {
   private async composeConfirmation(consentId: number, jobId: string): Promise<Composed> {
     const consent = await subscribers.getConsentWithSubscriber(this.db, consentId);
     if (!consent) return { skip: 'subscription expired or erased' };
-    if (consent.status !== 'pending' || consent.confirmed_at || consent.withdrawn_at) return { skip: `subscriber is ${consent.status}` };
+    // 'unsubscribed' too: a new request of someone who withdrew waits for this link (the row stays unsubscribed).
+    if (consent.status === 'active' || consent.confirmed_at || consent.withdrawn_at) return { skip: `subscriber is ${consent.status}` };
     if (await this.isBlocked(consent.email)) return { skip: 'address suppressed' };
     const lang = toLang(consent.lang);
     const subscriber = await subscribers.getSubscriber(this.db, consent.subscriber_id);
     const rendered = this.renderer.render('confirm', lang, {
       officeName: this.officeName[lang],
-      topicNames: await this.topicNames(subscriber?.topics ?? [], lang),
+      topicNames: await this.topicNames(consent.requested_topics ?? subscriber?.topics ?? [], lang),
       confirmUrl: this.links.confirm(consentId, lang),
     });
     return { send: { to: consent.email, ...rendered, messageId: `<${jobId}@${this.idDomain}>`, headers: { 'Auto-Submitted': 'auto-generated' } } };

@@ -40,7 +40,8 @@ function startApi(port: number, databaseUrl: string, prefix: string): ChildProce
     ...process.env,
     NODE_ENV: 'production',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // production requires https (issue 10); the load test talks to the port directly
+    PUBLIC_URL: 'https://powiadom.example',
     DATABASE_URL: databaseUrl,
     REDIS_URL,
     QUEUE_PREFIX: prefix,

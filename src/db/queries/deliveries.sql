@@ -47,7 +47,7 @@ WITH claimed AS (
     AND (d.claimed_by IS NULL OR d.claimed_by = $4 OR d.claimed_at < now() - make_interval(secs => $5))
   RETURNING d.id, d.subscriber_id
 )
-SELECT c.id, s.id AS subscriber_id, s.email, s.lang,
+SELECT c.id, s.id AS subscriber_id, s.email, s.lang, s.token_version,
        (s.id IS NOT NULL AND s.status = 'active'
         AND EXISTS (SELECT 1 FROM subscriber_topics st WHERE st.subscriber_id = s.id AND st.topic_slug = ANY (a.topics))
         AND NOT EXISTS (SELECT 1 FROM suppressions x

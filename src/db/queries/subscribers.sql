@@ -8,8 +8,10 @@ SELECT $1, unnest($2::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: get-consent-for-confirmation
--- A consent with its subscriber, locked, for confirming an opt-in.
-SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang
+-- A consent with its subscriber, locked, for confirming an opt-in; requested_topics/lang: what the consent
+-- asked for (NULL on records older than migration 0006).
+SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang,
+       c.topics AS requested_topics, c.lang AS requested_lang
 FROM consents c JOIN subscribers s ON s.id = c.subscriber_id
 WHERE c.id = $1
 FOR UPDATE OF c, s;
@@ -25,8 +27,8 @@ WHERE id = $1;
 UPDATE consents SET confirmed_at = now(), confirm_ip = $2 WHERE id = $1;
 
 -- name: get-subscriber
--- One subscriber with its topics.
-SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at,
+-- One subscriber with its topics (and its link token version).
+SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at, s.token_version,
        coalesce(array_agg(st.topic_slug ORDER BY st.topic_slug) FILTER (WHERE st.topic_slug IS NOT NULL), '{}') AS topics
 FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
 WHERE s.id = $1
@@ -58,6 +60,19 @@ RETURNING id;
 UPDATE consents SET withdrawn_at = now(), withdraw_method = $2
 WHERE subscriber_id = $1 AND withdrawn_at IS NULL;
 
+-- name: get-token-version
+-- The link token version of a subscriber (no row: erased or never existed).
+SELECT token_version FROM subscribers WHERE id = $1;
+
+-- name: revoke-links
+-- Voids every manage and unsubscribe link already sent to a subscriber; returns the new version (no row: unknown id).
+UPDATE subscribers SET token_version = token_version + 1, updated_at = now() WHERE id = $1 RETURNING token_version;
+
+-- name: clear-subscriber-delivery-errors
+-- Erasure: forgets the ledger's error texts of a subscriber's deliveries (SMTP replies may have quoted
+-- the address); the rows stay, without text, for the article's counts.
+UPDATE deliveries SET last_error = NULL WHERE subscriber_id = $1 AND last_error IS NOT NULL;
+
 -- name: delete-subscriber
 -- Erases a subscriber: topics and consents go with it (ON DELETE CASCADE); returns the address.
 DELETE FROM subscribers WHERE id = $1 RETURNING email;
@@ -70,21 +85,31 @@ FROM consents WHERE subscriber_id = $1 ORDER BY id;
 
 -- name: delete-expired-pending
 -- Deletes subscribers whose opt-in was not confirmed within the TTL ($1 days); returns how many.
+-- Never someone who ever withdrew consent: those consent records are the proof of the withdrawal.
 WITH gone AS (
-  DELETE FROM subscribers WHERE status = 'pending' AND pending_since < now() - make_interval(days => $1::int) RETURNING 1
+  DELETE FROM subscribers s
+  WHERE s.status = 'pending' AND s.pending_since < now() - make_interval(days => $1::int)
+    AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subscriber_id = s.id AND c.withdrawn_at IS NOT NULL)
+  RETURNING 1
 )
 SELECT count(*)::int AS deleted FROM gone;
 
+-- name: delete-stale-confirmation-caps
+-- Forgets per-mailbox caps whose 24 h window has passed (they would restart at 1 anyway).
+DELETE FROM confirmation_caps WHERE window_start < now() - interval '24 hours';
+
 -- name: upsert-imported-subscribers
 -- Batch import: inserts or re-activates each (email, lang) pair; returns each id and whether it was new.
--- Rows are unique by email within one batch (the caller de-duplicates). People who unsubscribed are
--- left alone (no row returned): an import never overrides a withdrawal of consent.
+-- Rows are unique by email within one batch (the caller de-duplicates). People who unsubscribed or
+-- ever withdrew a consent are left alone (no row returned): an import never overrides a withdrawal,
+-- not even when a stranger's later request made the row pending again.
 INSERT INTO subscribers (email, status, lang, confirmed_at)
 SELECT e, 'active', l, now() FROM unnest($1::text[], $2::text[]) AS t (e, l)
 ON CONFLICT (email) DO UPDATE
 SET status = 'active', lang = EXCLUDED.lang, updated_at = now(), pending_since = NULL,
     confirmed_at = coalesce(subscribers.confirmed_at, now())
 WHERE subscribers.status <> 'unsubscribed'
+  AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subscriber_id = subscribers.id AND c.withdrawn_at IS NOT NULL)
 RETURNING id, email, (xmax = 0) AS inserted;
 
 -- name: insert-import-consents
@@ -108,8 +133,9 @@ ON CONFLICT DO NOTHING;
 SELECT status, count(*)::int AS count FROM subscribers GROUP BY status;
 
 -- name: get-consent-with-subscriber
--- A consent and its subscriber, for composing the confirmation e-mail.
-SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status, s.lang
+-- A consent and its subscriber, for composing the confirmation e-mail (in the language the consent asked for).
+SELECT c.id AS consent_id, c.confirmed_at, c.withdrawn_at, s.id AS subscriber_id, s.email, s.status,
+       coalesce(c.lang, s.lang) AS lang, c.topics AS requested_topics, c.lang AS requested_lang
 FROM consents c JOIN subscribers s ON s.id = c.subscriber_id
 WHERE c.id = $1;
 

@@ -2,21 +2,12 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { InboundService } from '../core/inbound.ts';
 import type { TokenSigner } from '../core/tokens.ts';
-import { VerpAddresses } from '../core/verp.ts';
+import type { VerpAddresses } from '../core/verp.ts';
 import { recordMailboxPoll } from '../db/inbound-queries.ts';
 import type { Logger } from '../log.ts';
+export { createVerp } from './inbound-config.ts';
 import { ImapPoller, type ImapPollerHooks } from './imap-poller.ts';
 import { countInbound, markPollerStarted, observePoll } from './inbound-metrics.ts';
-
-/** VERP envelope senders when BOUNCE_ADDRESS is set, else null (envelope sender = MAIL_FROM). */
-export function createVerp(config: Config): VerpAddresses | null {
-  return config.BOUNCE_ADDRESS ? new VerpAddresses(config.BOUNCE_ADDRESS, config.SECRET) : null;
-}
-
-/** True when something reads mail that comes back (the mailbox), so a mailto unsubscribe is honoured. */
-export function isInboundMailConfigured(config: Config): boolean {
-  return config.INBOUND_IMAP_URL !== undefined;
-}
 
 /** The inbound core with this configuration's soft bounce thresholds, counting into the metrics. */
 export function createInboundService(config: Config, pool: pg.Pool, signer: TokenSigner, log: Logger): InboundService {

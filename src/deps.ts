@@ -10,6 +10,7 @@ import type { InboundService } from './core/inbound.ts';
 import type { VerpAddresses } from './core/verp.ts';
 import { createVerp } from './inbound/inbound-config.ts';
 import { createInboundService } from './inbound/inbound-setup.ts';
+import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
 import { JobQueues, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
@@ -36,6 +37,8 @@ export interface Deps {
   inbound: InboundService;
   /** VERP envelope senders; null without BOUNCE_ADDRESS */
   verp: VerpAddresses | null;
+  /** checks SNS signatures (SES webhook); tests inject one that trusts a local certificate host */
+  sns: SnsVerifier;
 }
 
 /** Branding of pages and previews: BRAND_* variables, else the office (DUW Wrocław) as the default. */
@@ -76,7 +79,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   limiterRedis.on('error', (err) => log.warn({ err: err.message }, 'rate limiter Redis connection error'));
   const limiters = createLimiters(limiterRedis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
   const inbound = createInboundService(config, pool, signer, log);
-  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters, inbound, verp: createVerp(config) };
+  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
 }
 
 /** Closes queues, Redis and PostgreSQL, in that order. */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { hashEmail } from '../src/core/email-address.ts';
 import { ImapPoller, POISON_ATTEMPTS } from '../src/inbound/imap-poller.ts';
-import { startImapPoller } from '../src/inbound/inbound-setup.ts';
+import { startImapPoller } from '../src/inbound/start-poller.ts';
 import { startDovecot, type ThrowawayDovecot } from './helpers/dovecot.ts';
 import { eventually, startHarness, type Harness } from './helpers/harness.ts';
 import { arfComplaint, exchangeNdr, garbage, gmailBounce, mailtoUnsubscribe, outOfOffice, postfixDsn } from './helpers/inbound-mail.ts';

@@ -10,7 +10,7 @@ import supertest from 'supertest';
 import { createApp } from '../src/app.ts';
 import { hashEmail } from '../src/core/email-address.ts';
 import { isSnsUrl, SnsVerifier, snsStringToSign, type SnsMessage } from '../src/inbound/providers/sns.ts';
-import { startHarness, type Harness } from './helpers/harness.ts';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.ts';
 
 const TOPIC = 'arn:aws:sns:eu-central-1:123456789012:powiadom-ses';
 const MAILGUN_KEY = 'key-test-mailgun-signing-0123456789';
@@ -200,5 +200,21 @@ describe('Postmark', () => {
     assert.equal((await bare.post(`/api/webhooks/postmark?secret=${POSTMARK_SECRET}`).send(body)).status, 404);
     assert.equal((await bare.post('/api/webhooks/mailgun').send(mailgunBody({ event: 'complained' }))).status, 404);
     assert.equal((await bare.post('/api/webhooks/ses').send('{}')).status, 404);
+  });
+});
+
+describe('operators', () => {
+  it('count inbound outcomes in /metrics and /api/stats', async () => {
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    const metrics = await http.get('/metrics').set(admin);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.text, /^powiadom_inbound_messages_total\{kind="bounce",outcome="suppressed"\} [1-9]/m);
+    assert.match(metrics.text, /^powiadom_inbound_messages_total\{kind="complaint",outcome="suppressed"\} [1-9]/m);
+    const stats = await http.get('/api/stats').set(admin);
+    assert.equal(stats.status, 200);
+    assert.ok(stats.body.inbound.last24h.suppressed >= 4, JSON.stringify(stats.body.inbound));
+    assert.equal(stats.body.inbound.last24h.soft, 1);
+    assert.equal(stats.body.inbound.last24h.error, 0);
+    assert.deepEqual(stats.body.inbound.mailboxes, []);
   });
 });

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Mailer } from '../src/mail/mailer.ts';
 import type { Deps } from '../src/deps.ts';
-import { startImapPoller } from '../src/inbound/inbound-setup.ts';
+import { startImapPoller } from '../src/inbound/start-poller.ts';
 import { createWorkerContext, type WorkerContext } from './context.ts';
 import { createEmailWorker } from './email-worker.ts';
 import { createFanoutWorker } from './fanout-worker.ts';

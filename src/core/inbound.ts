@@ -10,11 +10,11 @@ import { deliveryIdFromMessageId, isPermanentAddressFailure, type BounceEvent, t
 import type { TokenSigner } from './tokens.ts';
 
 /**
- * What processing did: 'suppressed' (address suppressed), 'failed' (delivery failed, address kept),
+ * What processing did: 'suppressed' (address suppressed), 'delivery_failed' (delivery failed, address kept),
  * 'soft' (soft bounce recorded), 'unsubscribed', 'ignored' (auto-reply), 'unmatched' (no delivery,
  * address or valid token found), 'unknown' (left for a person), 'duplicate' (processed before).
  */
-export type InboundOutcome = 'suppressed' | 'failed' | 'soft' | 'unsubscribed' | 'ignored' | 'unmatched' | 'unknown' | 'duplicate';
+export type InboundOutcome = 'suppressed' | 'delivery_failed' | 'soft' | 'unsubscribed' | 'ignored' | 'unmatched' | 'unknown' | 'duplicate';
 
 /** Thresholds of soft bounces that suppress an address. */
 export interface SoftBounceSettings {
@@ -110,7 +110,7 @@ export class InboundService {
     const detail = `bounce ${event.status}: ${maskAddresses(event.diagnostic ?? '')}`.slice(0, 500);
     if (event.soft) return this.applySoftBounce(tx, emailHash, detail);
     if (deliveryId !== null) await inbound.markDeliveryBounced(tx, deliveryId, detail);
-    if (!isPermanentAddressFailure(event.status)) return { outcome: 'failed', emailHash, detail };
+    if (!isPermanentAddressFailure(event.status)) return { outcome: 'delivery_failed', emailHash, detail };
     await upsertSuppression(tx, emailHash, 'hard_bounce', `bounce ${event.status}`);
     this.log.info({ to: maskEmail(email), status: event.status }, 'hard bounce: address suppressed');
     return { outcome: 'suppressed', emailHash, detail };

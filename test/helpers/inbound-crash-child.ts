@@ -4,7 +4,8 @@ import { parseConfig } from '../../src/config.ts';
 import { TokenSigner } from '../../src/core/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { ImapPoller } from '../../src/inbound/imap-poller.ts';
-import { createInboundService, createVerp } from '../../src/inbound/inbound-setup.ts';
+import { createVerp } from '../../src/inbound/inbound-config.ts';
+import { createInboundService } from '../../src/inbound/inbound-setup.ts';
 import { createLogger } from '../../src/log.ts';
 
 const config = parseConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' });

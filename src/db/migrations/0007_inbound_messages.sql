@@ -8,7 +8,7 @@ CREATE TABLE inbound_messages (
   message_key text PRIMARY KEY CHECK (length(message_key) <= 1000),
   source      text NOT NULL CHECK (source IN ('imap', 'ses', 'mailgun', 'postmark')),
   kind        text NOT NULL CHECK (kind IN ('bounce', 'complaint', 'unsubscribe', 'auto_reply', 'unknown')),
-  -- 'failed' rows are attempts that threw; they are retried and never count as processed
+  -- 'error' rows are attempts that threw; they are retried and never count as processed
   outcome     text NOT NULL,
   -- SHA-256 of the normalised address the message was about (never the address itself)
   email_hash  text,

@@ -1,10 +1,10 @@
 -- name: claim-inbound-message
 -- Claims a message key for processing inside the caller's transaction ($1 key, $2 source, $3 kind).
--- Returns a row only when the key is new or only failed before; no row = already processed, act not.
+-- Returns a row only when the key is new or only threw before ('error'); no row = already processed, act not.
 -- The row lock makes a second processor of the same message wait, then see it processed.
 INSERT INTO inbound_messages AS m (message_key, source, kind, outcome) VALUES ($1, $2, $3, 'processing')
 ON CONFLICT (message_key) DO UPDATE SET kind = EXCLUDED.kind, outcome = 'processing', attempts = m.attempts + 1
-WHERE m.outcome = 'failed'
+WHERE m.outcome = 'error'
 RETURNING m.message_key;
 
 -- name: finish-inbound-message
@@ -14,9 +14,9 @@ UPDATE inbound_messages SET outcome = $2, email_hash = $3, soft = $4, detail = $
 -- name: record-inbound-failure
 -- Notes a processing attempt that threw (outside the rolled-back transaction); returns the attempts so
 -- far, so a poison message can be set aside after a few.
-INSERT INTO inbound_messages AS m (message_key, source, kind, outcome, detail) VALUES ($1, $2, 'unknown', 'failed', $3)
+INSERT INTO inbound_messages AS m (message_key, source, kind, outcome, detail) VALUES ($1, $2, 'unknown', 'error', $3)
 ON CONFLICT (message_key) DO UPDATE SET attempts = m.attempts + 1, detail = EXCLUDED.detail
-WHERE m.outcome = 'failed'
+WHERE m.outcome = 'error'
 RETURNING m.attempts;
 
 -- name: get-inbound-outcome

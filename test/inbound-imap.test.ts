@@ -160,7 +160,6 @@ describe('reading the bounce mailbox (real Dovecot, IMAP APPEND)', () => {
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [stuck.deliveryId]);
       await h.db.pool.query(`ALTER DATABASE ${h.db.name} SET lock_timeout = '200ms'`);
-      await h.deps.pool.query('SELECT 1'); // settings apply to new sessions only
       for (let i = 0; i < POISON_ATTEMPTS; i++) await pollOnceFresh();
     } finally {
       await locker.query('ROLLBACK');
@@ -171,6 +170,20 @@ describe('reading the bounce mailbox (real Dovecot, IMAP APPEND)', () => {
     assert.equal((await state(stuck.subscriberId, stuck.deliveryId, 'zablokowany@example.pl')).suppression, null);
     assert.ok((await dovecot.subjects(UNKNOWN)).includes('Poison'));
     assert.deepEqual(await dovecot.subjects('INBOX'), []);
+  });
+
+  it('processes new mail at once through IMAP IDLE, long before the next poll', async () => {
+    const idle = await subscriberWithDelivery('idle@example.pl');
+    const polls: boolean[] = [];
+    const config = { ...h.config, INBOUND_IMAP_URL: dovecot.url, INBOUND_POLL_INTERVAL_MS: 3_600_000 };
+    const p = startImapPoller({ ...h.deps, config }, { onPoll: (r) => polls.push(r.ok) })!;
+    try {
+      await eventually(() => polls.includes(true), 60_000, 'a first pass');
+      await dovecot.append(postfixDsn({ ...idle.fields, messageId: 'idle-1@mx.example' }, '5.1.1', 'failed', 'Idle'));
+      await eventually(async () => (await state(idle.subscriberId, idle.deliveryId, 'idle@example.pl')).suppression === 'hard_bounce', 90_000, 'the bounce processed without waiting an hour');
+    } finally {
+      await p.close();
+    }
   });
 
   it('catches up after the mailbox was unavailable for a while', async () => {

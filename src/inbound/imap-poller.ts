@@ -61,6 +61,8 @@ export class ImapPoller {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** new mail was announced while a pass was running: the next pause is skipped */
+  private newMail = false;
 
   constructor(
     private readonly settings: ImapPollerSettings,
@@ -75,10 +77,17 @@ export class ImapPoller {
     this.loop ??= this.run();
   }
 
-  /** Stops after the message in hand and logs out. */
-  async close(): Promise<void> {
+  /**
+   * Stops after the message in hand and logs out. A pass that does not end within `graceMs` (a server that
+   * stopped answering) has its connection closed: safe, a message is moved only after its commit.
+   */
+  async close(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
+    if (this.loop && (await Promise.race([this.loop.then(() => false), overdue]))) this.client?.close();
+    clearTimeout(timer);
     await this.loop;
     await this.disconnect();
   }
@@ -89,6 +98,7 @@ export class ImapPoller {
     const { mailbox } = imapOptions(this.settings.url);
     const lock = await client.getMailboxLock(mailbox);
     let handled = 0;
+    this.newMail = false;
     try {
       const uids = (await client.search({ all: true }, { uid: true })) || [];
       for (const uid of uids) {
@@ -142,9 +152,13 @@ export class ImapPoller {
     if (this.client?.usable) return this.client;
     await this.disconnect();
     const { mailbox: _mailbox, ...options } = imapOptions(this.settings.url);
-    const client = new ImapFlow({ ...options, logger: false, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 300_000 });
+    // IDLE starts 1 s after the last command, so new mail is seen at once rather than after imapflow's default delay
+    const client = new ImapFlow({ ...options, logger: false, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 300_000, autoIdleDelay: 1_000 });
     client.on('error', (err: Error) => this.log.warn({ err: err.message }, 'IMAP connection error'));
-    client.on('exists', () => this.wake?.());
+    client.on('exists', () => {
+      this.newMail = true;
+      this.wake?.();
+    });
     await client.connect();
     this.client = client;
     this.folders = { done: await this.ensureFolder(client, this.settings.doneFolder), unknown: await this.ensureFolder(client, this.settings.unknownFolder) };
@@ -170,6 +184,10 @@ export class ImapPoller {
   /** Waits the poll interval, or less when the server reports new mail (IDLE) or close() is called. */
   private async pause(): Promise<void> {
     if (this.stopped) return;
+    if (this.newMail) {
+      this.newMail = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, this.settings.pollIntervalMs);
       function done(): void {

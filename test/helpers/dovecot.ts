@@ -129,7 +129,12 @@ export async function startDovecot(): Promise<ThrowawayDovecot> {
     async start() {
       // its own process group, so stop() takes down the login and imap processes with the master
       child = spawn(DOVECOT, ['-F', '-c', path.join(dir, 'dovecot.conf')], { stdio: 'ignore', detached: true });
-      await waitForPort(port);
+      const failed = new Promise<never>((_resolve, reject) => {
+        child!.once('error', (err) => reject(new Error(`${DOVECOT} did not start (apt-get install dovecot-imapd; .ci/run does): ${err.message}`)));
+        child!.once('exit', (code) => reject(new Error(`dovecot exited with ${code}; see ${dir}/dovecot.log`)));
+      });
+      failed.catch(() => undefined);
+      await Promise.race([waitForPort(port), failed]);
     },
     async stop() {
       const c = child;

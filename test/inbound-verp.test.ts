@@ -62,3 +62,16 @@ describe('outbound envelope senders (VERP) and the mailto: unsubscribe', () => {
     assert.equal(h.deps.verp!.find(genuine.toUpperCase())?.id, 7, 'a relay that upper-cases the local part still matches');
   });
 });
+
+describe('inbound configuration', () => {
+  it('refuses a bounce address with a "+" or without "@", and a mailbox URL that is not imap(s)', async () => {
+    const { parseConfig, ConfigError } = await import('../src/config.ts');
+    assert.throws(() => parseConfig({ BOUNCE_ADDRESS: 'bounces+x@duw.example' }), (err: Error) => err instanceof ConfigError && /BOUNCE_ADDRESS/.test(err.message));
+    assert.throws(() => parseConfig({ BOUNCE_ADDRESS: 'bounces' }), /BOUNCE_ADDRESS/);
+    assert.throws(() => parseConfig({ INBOUND_IMAP_URL: 'pop3://u:p@host/INBOX' }), /INBOUND_IMAP_URL/);
+    assert.throws(() => parseConfig({ POSTMARK_WEBHOOK_SECRET: 'short' }), /POSTMARK_WEBHOOK_SECRET/);
+    const config = parseConfig({ INBOUND_IMAP_URL: 'imaps://b%40duw.example:p@imap.duw.example:993/INBOX', SES_TOPIC_ARNS: 'arn:a, arn:b' });
+    assert.deepEqual([config.INBOUND_DONE_FOLDER, config.INBOUND_UNKNOWN_FOLDER, config.SOFT_BOUNCE_LIMIT, config.SOFT_BOUNCE_WINDOW_DAYS], ['Powiadom/Przetworzone', 'Powiadom/Nierozpoznane', 5, 30]);
+    assert.deepEqual(config.SES_TOPIC_ARNS, ['arn:a', 'arn:b']);
+  });
+});

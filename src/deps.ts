@@ -6,6 +6,11 @@ import { Links } from './core/links.ts';
 import { SubscriptionService } from './core/subscriptions.ts';
 import { TokenSigner } from './core/tokens.ts';
 import { createPool } from './db/pool.ts';
+import type { InboundService } from './core/inbound.ts';
+import type { VerpAddresses } from './core/verp.ts';
+import { createVerp } from './inbound/inbound-config.ts';
+import { createInboundService } from './inbound/inbound-setup.ts';
+import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
 import { JobQueues, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
@@ -28,6 +33,12 @@ export interface Deps {
   articles: ArticleService;
   pages: PageRenderer;
   limiters: Limiters;
+  /** bounces, complaints and mailto unsubscribes (docs/inbound-mail.md) */
+  inbound: InboundService;
+  /** VERP envelope senders; null without BOUNCE_ADDRESS */
+  verp: VerpAddresses | null;
+  /** checks SNS signatures (SES webhook); tests inject one that trusts a local certificate host */
+  sns: SnsVerifier;
 }
 
 /** Branding of pages and previews: BRAND_* variables, else the office (DUW Wrocław) as the default. */
@@ -67,7 +78,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const limiterRedis = createRedis(config.REDIS_URL, 'producer', { enableAutoPipelining: true });
   limiterRedis.on('error', (err) => log.warn({ err: err.message }, 'rate limiter Redis connection error'));
   const limiters = createLimiters(limiterRedis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
-  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters };
+  const inbound = createInboundService(config, pool, signer, log);
+  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
 }
 
 /** Closes queues, Redis and PostgreSQL, in that order. */

@@ -28,6 +28,9 @@ import {
 import { subscriptionHandlers } from './http/subscription-handlers.ts';
 import { suppressionHandlers } from './http/suppression-handlers.ts';
 import { templatePreviewHandlers } from './http/template-previews.ts';
+import { webhookHandlers } from './http/webhook-handlers.ts';
+import { mailgunWebhookSchema } from './inbound/providers/mailgun.ts';
+import { postmarkWebhookSchema } from './inbound/providers/postmark.ts';
 import { defaultBrand } from './deps.ts';
 
 /** Body parsers: 64 KiB for ordinary requests, 64 MiB for bulk imports. */
@@ -35,6 +38,8 @@ export const bodies = {
   json: express.json({ limit: '64kb' }),
   form: express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }),
   bulk: [express.json({ limit: '64mb' }), express.text({ type: 'text/csv', limit: '64mb' })],
+  /** SNS posts JSON as text/plain: read any type as text, parsed by the handler */
+  sns: express.text({ type: () => true, limit: '256kb' }),
 };
 
 /** The one flat route table of the HTTP API and pages. */
@@ -47,6 +52,7 @@ export function routes(deps: Deps): RouteSpec[] {
   const ops = opsHandlers(deps);
   const metricsAuth = requireBearer([deps.config.ADMIN_TOKEN, deps.config.METRICS_TOKEN], deps.limiters.adminFailures);
   const supp = suppressionHandlers(deps);
+  const hooks = webhookHandlers(deps);
   const page = { html: true };
   const { json, form, bulk } = bodies;
   const assets = staticHandlers(defaultBrand(deps.config));
@@ -98,6 +104,9 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'post', path: '/api/queues/:name/resume', before: [admin], params: queueNameParams, handler: (i, req, res) => ops.setPaused(req, res, i.params.name, false) }),
 
     route({ method: 'post', path: '/api/webhooks/bounce', before: [admin, json], body: bounceSchema, handler: (i, req, res) => supp.bounce(req, res, i.body) }),
+    route({ method: 'post', path: '/api/webhooks/ses', before: [bodies.sns], handler: (_i, req, res) => hooks.ses(req, res) }),
+    route({ method: 'post', path: '/api/webhooks/mailgun', before: [json], body: mailgunWebhookSchema, handler: (i, req, res) => hooks.mailgun(req, res, i.body) }),
+    route({ method: 'post', path: '/api/webhooks/postmark', before: [json], body: postmarkWebhookSchema, handler: (i, req, res) => hooks.postmark(req, res, i.body) }),
     route({ method: 'get', path: '/api/suppressions', before: [admin], query: suppressionListQuery, handler: (i, req, res) => supp.list(req, res, i.query) }),
     route({ method: 'post', path: '/api/suppressions', before: [admin, json], body: suppressionSchema, handler: (i, req, res) => supp.create(req, res, i.body) }),
     route({ method: 'delete', path: '/api/suppressions/:email', before: [admin], params: suppressionParams, handler: (i, req, res) => supp.remove(req, res, i.params.email) }),

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 
 describe('Prometheus alert rules', () => {
-  it('are valid and fire PowiadomSmtpUnreachable when the SMTP server stops answering (promtool unit tests)', () => {
+  it('are valid and fire PowiadomSmtpUnreachable and PowiadomBounceMailboxUnread when they should (promtool unit tests)', () => {
     const check = spawnSync('promtool', ['check', 'rules', '.ops/prometheus/alerts.yml'], { encoding: 'utf8' });
     assert.equal(check.error, undefined, 'promtool is missing: install Debian\'s "prometheus" package (.ci/run does)');
     assert.equal(check.status, 0, check.stdout + check.stderr);

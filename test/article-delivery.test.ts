@@ -55,7 +55,8 @@ describe('publishing an article', () => {
     assert.match(p.html || '', /<html[^>]+lang="pl"/);
     assert.match(p.html || '', /Ewa Mańkowska/);
     assert.match(p.html || '', /Czytaj więcej/);
-    assert.match(mail!.raw, /^List-Unsubscribe: <http:\/\/powiadom\.test\/unsubscribe\/[\w-]{39}>,\r?\n <mailto:unsubscribe@duw\.example\?subject=unsubscribe%20[\w-]{39}>/m);
+    // no mailbox is read in this harness (INBOUND_IMAP_URL unset): the https URL alone, no mailto: nobody would read
+    assert.match(mail!.raw, /^List-Unsubscribe: <http:\/\/powiadom\.test\/unsubscribe\/[\w-]{39}>\r?$/m);
     assert.match(mail!.raw, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
     assert.match(mail!.raw, /^List-Id: Powiadom <powiadomienia\.duw\.example>/m);
     assert.match(mail!.raw, /^Auto-Submitted: auto-generated/m);

@@ -70,7 +70,7 @@ describe('notification e-mails never interpret article text', () => {
   let mail: NotificationMail;
   before(async () => {
     const links = new Links(PUBLIC_URL, signer, 86_400);
-    const identity = { mailFrom: 'Powiadom <powiadom@duw.example>', listId: '<powiadomienia.duw.example>', unsubscribeMailto: 'unsubscribe@duw.example', idDomain: 'duw.example' };
+    const identity = { mailFrom: 'Powiadom <powiadom@duw.example>', listId: '<powiadomienia.duw.example>', unsubscribeMailto: 'unsubscribe@duw.example', verp: null, idDomain: 'duw.example' };
     // build() only: nothing is sent, so no mailer is needed
     mail = new NotificationMail(await EmailRenderer.create(), links, signer, {} as Mailer, identity);
   });

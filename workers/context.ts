@@ -30,7 +30,7 @@ export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<
   const renderer = await EmailRenderer.create();
   const actualMailer = measuredMailer(mailer ?? createMailer(deps.config));
   const officeName = { pl: translate('pl', 'office'), en: translate('en', 'office') };
-  const transactional = new TransactionalMail(deps.pool, deps.links, renderer, officeName, messageIdDomain(deps.config.MAIL_FROM));
+  const transactional = new TransactionalMail(deps.pool, deps.links, renderer, officeName, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
   const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
   const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);
   return { ...deps, mailer: actualMailer, renderer, transactional, notifications, deliveryJobs: new QueueDeliveryJobs(deps.queues), workerRedis };

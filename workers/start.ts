@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Mailer } from '../src/mail/mailer.ts';
 import type { Deps } from '../src/deps.ts';
+import { startImapPoller } from '../src/inbound/start-poller.ts';
 import { createWorkerContext, type WorkerContext } from './context.ts';
 import { createEmailWorker } from './email-worker.ts';
 import { createFanoutWorker } from './fanout-worker.ts';
@@ -32,13 +33,15 @@ export async function startWorkers(
   }
   const stopSchedules = schedules ? keepSchedules(ctx) : () => undefined;
   const stopFeedSchedule = schedules ? keepFeedSchedule(ctx) : () => undefined;
+  // the bounce mailbox is read where the schedules run (one poller per deployment is enough; two are safe)
+  const poller = schedules ? startImapPoller(ctx) : null;
   return {
     ctx,
     workers,
     async close() {
       stopSchedules();
       stopFeedSchedule();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([...workers.map((w) => w.close()), poller?.close()]);
       await ctx.mailer.close();
       await ctx.workerRedis.quit().catch(() => ctx.workerRedis.disconnect());
     },

@@ -10,6 +10,7 @@ import {
   type TopicCount,
 } from '../db/stats-queries.ts';
 import type { Db } from '../db/pool.ts';
+import { inboundStats, listMailboxStatus, type MailboxStatus } from '../db/inbound-queries.ts';
 
 /** Job states an operator sees per queue. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
@@ -36,6 +37,9 @@ export interface QueueInspector {
 export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed'] as const;
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'suppressed'] as const;
 
+/** Outcomes of inbound messages, always present in counts; 'error' = attempts that threw, 'unknown' + 'unmatched' = left for a person. */
+export const INBOUND_OUTCOMES = ['suppressed', 'delivery_failed', 'soft', 'unsubscribed', 'ignored', 'unmatched', 'unknown', 'error'] as const;
+
 /** Everything GET /api/stats and `cli status` show. */
 export interface OperationsStats {
   generatedAt: Date;
@@ -45,6 +49,8 @@ export interface OperationsStats {
   oldestWaitingSeconds: number;
   feeds: FeedRow[];
   articles: ArticleProgressRow[];
+  /** mail that came back in the last 24 h by outcome ('error' = attempts that threw), and each mailbox's last pass */
+  inbound: { last24h: StatusCounts; mailboxes: MailboxStatus[] };
 }
 
 /** Fills in zero for every known status that has no rows. */
@@ -56,7 +62,7 @@ export function withAllStatuses(counts: StatusCounts, statuses: readonly string[
 export async function collectStats(db: Db, queues: QueueInspector, now = new Date(), articleLimit = 10): Promise<OperationsStats> {
   const day = new Date(now.getTime() - 86_400_000);
   const week = new Date(now.getTime() - 7 * 86_400_000);
-  const [byStatus, byTopic, last24h, last7d, queueStats, feeds, articles] = await Promise.all([
+  const [byStatus, byTopic, last24h, last7d, queueStats, feeds, articles, inbound, mailboxes] = await Promise.all([
     countSubscribersByStatus(db),
     countSubscribersByTopic(db),
     countDeliveriesByStatus(db, day),
@@ -64,6 +70,8 @@ export async function collectStats(db: Db, queues: QueueInspector, now = new Dat
     queues.readAll(),
     listFeeds(db),
     listRecentArticlesProgress(db, articleLimit),
+    inboundStats(db),
+    listMailboxStatus(db),
   ]);
   return {
     generatedAt: now,
@@ -73,5 +81,6 @@ export async function collectStats(db: Db, queues: QueueInspector, now = new Dat
     oldestWaitingSeconds: Math.max(0, ...queueStats.map((q) => q.oldestWaitingSeconds)),
     feeds,
     articles,
+    inbound: { last24h: withAllStatuses(inbound, INBOUND_OUTCOMES), mailboxes },
   };
 }

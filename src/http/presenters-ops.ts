@@ -8,6 +8,10 @@ export function presentStats(s: OperationsStats) {
     deliveries: s.deliveries,
     queues: s.queues,
     oldestWaitingSeconds: s.oldestWaitingSeconds,
+    inbound: {
+      last24h: s.inbound.last24h,
+      mailboxes: s.inbound.mailboxes.map((m) => ({ mailbox: m.mailbox, lastPollAt: m.last_poll_at, lastOkAt: m.last_ok_at, error: m.last_error })),
+    },
     feeds: s.feeds.map((f) => ({ url: f.url, topic: f.topic, lastPollAt: f.last_poll_at, lastOkAt: f.last_ok_at, error: f.last_error })),
     articles: s.articles.map((a) => ({
       id: a.id,

@@ -14,6 +14,8 @@ export interface OutgoingMessage {
   /** Deterministic Message-ID, e.g. "<confirm-12-1@powiadom.example>" */
   messageId: string;
   headers?: Record<string, string>;
+  /** SMTP envelope sender (a VERP bounce address); unset = the From address */
+  envelopeFrom?: string;
   /** Becomes List-Unsubscribe (+ List-Unsubscribe-Post one-click) when set. */
   listUnsubscribe?: { url: string; mail?: string };
 }
@@ -64,6 +66,7 @@ function toMailOptions(from: string, replyTo: string | undefined, message: Outgo
     html: message.html,
     text: message.text,
     messageId: message.messageId,
+    envelope: message.envelopeFrom ? { from: message.envelopeFrom, to: [message.to] } : undefined,
     headers: message.listUnsubscribe ? { ...message.headers, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : message.headers,
     list: message.listUnsubscribe
       ? { unsubscribe: [message.listUnsubscribe.url, ...(message.listUnsubscribe.mail ? [`mailto:${message.listUnsubscribe.mail}`] : [])] }

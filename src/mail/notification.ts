@@ -3,6 +3,8 @@ import type { ArticleRow } from '../db/article-queries.ts';
 import type { Recipient, NotificationSender, SendFailure } from '../core/delivery.ts';
 import type { Links } from '../core/links.ts';
 import { TOKEN_LENGTH, type TokenSigner } from '../core/tokens.ts';
+import type { VerpAddresses } from '../core/verp.ts';
+import { createVerp, isInboundMailConfigured } from '../inbound/inbound-config.ts';
 import { toLang, translate, type Lang } from '../i18n.ts';
 import type { Mailer } from './mailer.ts';
 import {
@@ -35,8 +37,10 @@ export interface NotificationIdentity {
   replyTo?: string;
   /** List-Id header value, e.g. "Powiadom <powiadomienia.duw.example>" */
   listId: string;
-  /** address of the mailto: List-Unsubscribe target */
-  unsubscribeMailto: string;
+  /** address of the mailto: List-Unsubscribe target; only when inbound mail is read (else the https URL alone) */
+  unsubscribeMailto?: string;
+  /** per-delivery envelope senders (BOUNCE_ADDRESS); null = MAIL_FROM */
+  verp: VerpAddresses | null;
   /** domain of Message-IDs */
   idDomain: string;
 }
@@ -47,14 +51,15 @@ export function defaultListId(listId: string | undefined, idDomain: string): str
   return listId.includes('<') ? listId : `<${listId}>`;
 }
 
-/** The identity of notifications under this configuration (MAIL_FROM, MAIL_REPLY_TO, LIST_ID, UNSUBSCRIBE_MAILTO). */
+/** The identity of notifications under this configuration (MAIL_FROM, MAIL_REPLY_TO, LIST_ID, UNSUBSCRIBE_MAILTO, BOUNCE_ADDRESS). */
 export function notificationIdentity(config: Config): NotificationIdentity {
   const idDomain = messageIdDomain(config.MAIL_FROM);
   return {
     mailFrom: config.MAIL_FROM,
     replyTo: config.MAIL_REPLY_TO,
     listId: defaultListId(config.LIST_ID, idDomain),
-    unsubscribeMailto: config.UNSUBSCRIBE_MAILTO ?? `unsubscribe@${idDomain}`,
+    unsubscribeMailto: isInboundMailConfigured(config) ? (config.UNSUBSCRIBE_MAILTO ?? `unsubscribe@${idDomain}`) : undefined,
+    verp: createVerp(config),
     idDomain,
   };
 }
@@ -103,8 +108,9 @@ export class NotificationMail implements NotificationSender {
   }
 
   async send(article: ArticleRow, recipient: Recipient): Promise<void> {
+    const from = this.identity.verp?.address({ kind: 'notification', id: recipient.deliveryId }) ?? mailboxAddress(this.identity.mailFrom);
     try {
-      await this.mailer.sendRaw({ from: mailboxAddress(this.identity.mailFrom), to: recipient.email, raw: this.build(article, recipient) });
+      await this.mailer.sendRaw({ from, to: recipient.email, raw: this.build(article, recipient) });
     } catch (err) {
       // the ledger stores this text (deliveries.last_error): never with the address a relay quoted
       throw maskSmtpError(err);
@@ -180,7 +186,9 @@ export class NotificationMail implements NotificationSender {
       'MIME-Version: 1.0',
       `Content-Language: ${lang}`,
       `List-Id: ${encodeHeaderWords(listId)}`,
-      `List-Unsubscribe: <${this.slotUrl('unsubscribe', lang, markers)}>,\r\n <mailto:${unsubscribeMailto}?subject=unsubscribe%20${markers.unsub}>`,
+      unsubscribeMailto
+        ? `List-Unsubscribe: <${this.slotUrl('unsubscribe', lang, markers)}>,\r\n <mailto:${unsubscribeMailto}?subject=unsubscribe%20${markers.unsub}>`
+        : `List-Unsubscribe: <${this.slotUrl('unsubscribe', lang, markers)}>`,
       'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
       'Auto-Submitted: auto-generated',
       'Precedence: bulk',

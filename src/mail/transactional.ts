@@ -1,4 +1,5 @@
 import type { Links } from '../core/links.ts';
+import type { VerpAddresses } from '../core/verp.ts';
 import { hashEmail } from '../core/email-address.ts';
 import * as subscribers from '../db/subscriber-queries.ts';
 import { getSuppression } from '../db/suppression-queries.ts';
@@ -29,6 +30,7 @@ export class TransactionalMail {
     private readonly renderer: EmailRenderer,
     private readonly officeName: Record<Lang, string>,
     private readonly idDomain: string,
+    private readonly verp: VerpAddresses | null = null,
   ) {}
 
   /** Builds the message for a job, or says why it is skipped. */
@@ -51,6 +53,7 @@ export class TransactionalMail {
         to: subscriber.email,
         ...rendered,
         messageId: `<${jobId}@${this.idDomain}>`,
+        envelopeFrom: this.envelopeFrom(subscriber.id),
         headers: { 'Auto-Submitted': 'auto-generated' },
         listUnsubscribe: { url: this.links.unsubscribe(subscriber.id, 'pl', subscriber.token_version) },
       },
@@ -70,7 +73,13 @@ export class TransactionalMail {
       topicNames: await this.topicNames(consent.requested_topics ?? subscriber?.topics ?? [], lang),
       confirmUrl: this.links.confirm(consentId, lang),
     });
-    return { send: { to: consent.email, ...rendered, messageId: `<${jobId}@${this.idDomain}>`, headers: { 'Auto-Submitted': 'auto-generated' } } };
+    const envelopeFrom = this.envelopeFrom(consent.subscriber_id);
+    return { send: { to: consent.email, ...rendered, messageId: `<${jobId}@${this.idDomain}>`, envelopeFrom, headers: { 'Auto-Submitted': 'auto-generated' } } };
+  }
+
+  /** The VERP envelope sender naming the subscriber, when BOUNCE_ADDRESS is set. */
+  private envelopeFrom(subscriberId: number): string | undefined {
+    return this.verp?.address({ kind: 'transactional', id: subscriberId });
   }
 
   private async isBlocked(email: string): Promise<boolean> {

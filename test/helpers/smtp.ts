@@ -10,6 +10,8 @@ export interface ReceivedMail {
   parsed: ParsedMail;
   raw: string;
   to: string[];
+  /** the envelope sender (MAIL FROM) */
+  from: string;
 }
 
 /** A real SMTP server on a loopback port that records what it receives. */
@@ -101,7 +103,8 @@ export async function startSmtpServer(port = 0): Promise<TestSmtpServer> {
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then(
           (parsed) => {
-            const mail = { parsed, raw, to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()) };
+            const mailFrom = session.envelope.mailFrom;
+            const mail = { parsed, raw, to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), from: mailFrom ? mailFrom.address : '' };
             state.received.push(mail);
             later(state.dataReplyDelayMs, () => {
               if (closedSessions.has(session.id)) state.unacknowledged.push(mail);

@@ -15,7 +15,8 @@ export const CONSENT_TEXT_VERSION = '2026-11-28';
 /** The e-mail work that subscription changes cause; implemented over the job queues. */
 export interface SubscriptionMailJobs {
   queueConfirmation(subscriberId: number, consentId: number, slot: ConfirmationSlot): Promise<void>;
-  queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot): Promise<void>;
+  /** `topics`: the sections the repeated request named (topic slugs), pre-ticked by the e-mail's link */
+  queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot, topics?: string[]): Promise<void>;
   queueWelcome(subscriberId: number, consentId: number): Promise<void>;
 }
 
@@ -94,7 +95,7 @@ export class SubscriptionService {
       userAgent: request.userAgent?.slice(0, 512) ?? null,
     });
     if (!outcome.slot) return;
-    if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot);
+    if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot, request.topics ? topics : undefined);
     else await this.jobs.queueConfirmation(outcome.subscriberId, outcome.consentId!, outcome.slot);
   }
 

@@ -38,6 +38,9 @@ export const subscribeFormSchema = z.object({
   source: z.string().max(100).optional(),
 });
 
+/** POST /manage (form) and POST /api/manage-link (JSON): only the address. */
+export const manageLinkSchema = z.object({ email: emailField, lang: lang.optional() });
+
 /** A link token in the path. */
 export const tokenParams = z.object({ token: z.string().max(200) });
 

@@ -163,6 +163,9 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     await checkPage(page, 'unsubscribed-en');
     await page.goto(preferencesUrl);
     await page.locator('.button-danger').click();
+    await page.getByRole('heading', { name: 'Erase all your data?' }).waitFor();
+    await checkPage(page, 'erase-confirm-en');
+    await page.getByRole('button', { name: 'Yes, erase all my data' }).click();
     await page.locator('.notice').waitFor();
     await checkPage(page, 'erased-en');
     assert.equal(await subscriber(email), undefined);
@@ -293,7 +296,7 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     const adminContext = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_TOKEN }, viewport: { width: 360, height: 740 } });
     const admin = await adminContext.newPage();
     await admin.goto(`${base}/admin/templates`);
-    assert.equal(await admin.locator('.preview iframe').count(), 8);
+    assert.equal(await admin.locator('.preview iframe').count(), 10);
     await checkPage(admin, 'admin-templates-pl', { exclude: '.preview iframe' });
     await admin.locator('.preview iframe').first().screenshot({ path: 'test-artifacts/admin-templates-preview-pl.png' });
     await admin.goto(`${base}/admin/templates?lang=en`);

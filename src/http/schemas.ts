@@ -114,6 +114,8 @@ export const articleSchema = z.object({
   imageUrl: httpUrl.nullish(),
   lang: lang.optional(),
   source: z.string().max(200).nullish(),
+  /** notify even when older than MAX_ARTICLE_AGE_HOURS (and notify now a known article recorded without) */
+  force: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 /** GET /api/articles?page=&perPage= */

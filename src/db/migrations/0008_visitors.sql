@@ -13,3 +13,9 @@ CREATE TABLE manage_link_requests (
 );
 
 CREATE INDEX manage_link_requests_requested_at ON manage_link_requests (requested_at);
+
+-- An article is the same when its guid or its canonical URL matches (the office's markdown through the
+-- CLI and the same article as JSON through the API carry different guids). Rows written before this
+-- migration have none and are matched by guid only.
+ALTER TABLE articles ADD COLUMN canonical_url text;
+CREATE UNIQUE INDEX articles_canonical_url_key ON articles (canonical_url) WHERE canonical_url IS NOT NULL;

@@ -80,7 +80,7 @@ describe('double opt-in', () => {
     assert.equal(res.status, 202);
     assert.deepEqual(res.body, { status: 'pending' });
     const mails = await eventually(() => (h.smtp.to(email).length > before ? h.smtp.to(email) : null));
-    assert.equal(mails.at(-1)!.parsed.subject, 'Ten adres jest już zapisany');
+    assert.equal(mails.at(-1)!.parsed.subject, 'Ten adres jest już zapisany na powiadomienia');
     assert.equal(await statusOf(email), 'active');
   });
 });

@@ -9,8 +9,8 @@ import { listTopics } from '../db/topic-queries.ts';
 import { hashEmail, normalizeEmail } from './email-address.ts';
 import type { TokenPurpose, TokenSigner } from './tokens.ts';
 
-/** Version of the consent text shown next to the checkbox; recorded with every consent. */
-export const CONSENT_TEXT_VERSION = '2026-11-28';
+/** Version of the consent text shown next to the checkbox; recorded with every consent (2026-12-02: controller named from the configuration, issue 15). */
+export const CONSENT_TEXT_VERSION = '2026-12-02';
 
 /** The e-mail work that subscription changes cause; implemented over the job queues. */
 export interface SubscriptionMailJobs {

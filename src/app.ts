@@ -6,6 +6,7 @@ import { altchaStatic } from './http/altcha.ts';
 import { devOutboxHandler } from './http/dev-outbox.ts';
 import { requireBasicAdmin } from './http/auth.ts';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware.ts';
+import { framingOrigins } from './http/framing.ts';
 import { httpMetrics } from './http/http-metrics.ts';
 import { dashboardSecurityHeaders, queueDashboard, QUEUE_DASHBOARD_PATH } from './http/queue-dashboard.ts';
 import { mountRoutes } from './http/route.ts';
@@ -16,7 +17,7 @@ import { tokenPageHeaders, TOKEN_PAGE_PATHS } from './http/token-pages.ts';
 import { TEMPLATES_DIR } from './i18n.ts';
 import { routes } from './routes.ts';
 
-/** Security headers: a CSP without inline script; framing only by ALLOWED_ORIGINS (the embeddable form). */
+/** Security headers: a CSP without inline script; framing only by the given origins (the embeddable form). */
 function securityHeaders(allowedOrigins: string[], https: boolean) {
   return helmet({
     hsts: https,
@@ -69,7 +70,9 @@ export function createApp(deps: Deps): Express {
   const https = deps.config.PUBLIC_URL.startsWith('https:');
   app.use('/admin', requireSameOrigin(deps.config.PUBLIC_URL));
   app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures), queueDashboard(deps.queues));
-  app.use(securityHeaders(deps.config.ALLOWED_ORIGINS, deps.config.PUBLIC_URL.startsWith('https:')));
+  const framing = framingOrigins(deps.config);
+  deps.log.info({ framingOrigins: ["'self'", ...framing] }, 'origins that may frame the form (CSP frame-ancestors)');
+  app.use(securityHeaders(framing, deps.config.PUBLIC_URL.startsWith('https:')));
   app.use(CORS_PATHS, publicApiCors(deps.config.ALLOWED_ORIGINS));
   app.use('/static/altcha', altchaStatic());
   app.use('/static', express.static(`${TEMPLATES_DIR}static`, { maxAge: '1h', fallthrough: true }));

@@ -59,6 +59,43 @@ export function contrastWithWhite(hex: string): number {
   return 1.05 / (luminance + 0.05);
 }
 
+const isoDate = optionalText.refine((v) => v === undefined || (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))), { message: 'must be a date like 2026-12-01' });
+const emailText = optionalText.refine((v) => v === undefined || /^[^\s@<>]+@[^\s@<>]+$/.test(v), { message: 'must be an e-mail address' });
+const httpsUrl = optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s"<>]+$/.test(v), { message: 'must be an http(s) URL' });
+
+/**
+ * The office's legal pages (docs/visitors.md): the RODO art. 13 notice and the accessibility statement
+ * are built from these, or replaced by links to the office's own pages (BRAND_PRIVACY_URL,
+ * BRAND_ACCESSIBILITY_URL).
+ */
+const legalEnv = {
+  /** English office name (BRAND_OFFICE_NAME is used for both languages when this is not set) */
+  BRAND_OFFICE_NAME_EN: optionalText,
+  /** the data controller (administrator danych), default: the office name */
+  BRAND_CONTROLLER_NAME: optionalText,
+  BRAND_CONTROLLER_NAME_EN: optionalText,
+  /** the controller's postal address, one line */
+  BRAND_CONTROLLER_ADDRESS: optionalText,
+  BRAND_CONTROLLER_EMAIL: emailText,
+  /** the data protection officer's (inspektor ochrony danych) address */
+  BRAND_DPO_EMAIL: emailText,
+  BRAND_PRIVACY_URL: httpsUrl,
+  BRAND_ACCESSIBILITY_URL: httpsUrl,
+  /** accessibility statement: publication date of the service and of the statement's last update */
+  A11Y_PUBLISHED: isoDate,
+  A11Y_UPDATED: isoDate,
+  /** compliance with the act of 4 April 2019: full, partial or none */
+  A11Y_STATUS: z.enum(['full', 'partial', 'none']).default('full'),
+  /** date the statement was prepared and how (self-assessment unless told) */
+  A11Y_PREPARED: isoDate,
+  A11Y_PREPARED_BY: optionalText,
+  A11Y_CONTACT_NAME: optionalText,
+  A11Y_CONTACT_EMAIL: emailText,
+  A11Y_CONTACT_PHONE: optionalText,
+  /** optional free text on the architectural accessibility of the office's buildings */
+  A11Y_ARCHITECTURE: optionalText,
+};
+
 /** Every environment variable Powiadom reads; README's Configuration table mirrors this. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -73,7 +110,8 @@ const envSchema = z.object({
   SMTP_POOL_SIZE: positiveInt(8),
   SMTP_TIMEOUT_MS: positiveInt(30000),
   OUTBOX_DIR: z.string().default('outbox'),
-  MAIL_FROM: z.string().default('Powiadom <powiadom@localhost>'),
+  /** default: Powiadom <powiadom@HOST> with HOST the host of PUBLIC_URL */
+  MAIL_FROM: optionalText,
   MAIL_REPLY_TO: optionalText,
   SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
   ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
@@ -133,6 +171,7 @@ const envSchema = z.object({
     .refine((v) => v === undefined || !/^#[0-9a-fA-F]{6}$/.test(v) || contrastWithWhite(v) >= 4.5, {
       message: 'must have a contrast of at least 4.5:1 with white text (WCAG AA)',
     }),
+  ...legalEnv,
 });
 
 /** Names of every variable of the schema above: the deployment files and docs are checked against it. */
@@ -141,8 +180,9 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 type Env = z.infer<typeof envSchema>;
 
 /** Validated runtime configuration derived from the environment. */
-export type Config = Omit<Env, 'PUBLIC_URL' | 'SECRET' | 'TRUST_PROXY'> & {
+export type Config = Omit<Env, 'PUBLIC_URL' | 'SECRET' | 'TRUST_PROXY' | 'MAIL_FROM'> & {
   PUBLIC_URL: string;
+  MAIL_FROM: string;
   SECRET: string;
   /** Value handed to Express's `trust proxy` setting; false = ignore X-Forwarded-For. */
   TRUST_PROXY: boolean | number | string;
@@ -198,9 +238,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const data = parsed.data;
+  const publicUrl = (data.PUBLIC_URL ?? `http://localhost:${data.PORT}`).replace(/\/+$/, '');
   return {
     ...data,
-    PUBLIC_URL: (data.PUBLIC_URL ?? `http://localhost:${data.PORT}`).replace(/\/+$/, ''),
+    PUBLIC_URL: publicUrl,
+    MAIL_FROM: data.MAIL_FROM ?? `Powiadom <powiadom@${new URL(publicUrl).hostname}>`,
     SECRET: data.SECRET ?? DEVELOPMENT_SECRET,
     TRUST_PROXY: parseTrustProxy(data.TRUST_PROXY),
     usingDevelopmentSecret: data.SECRET === undefined,

@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import { controllerNames, legalLinks, officeNames } from './brand.ts';
 import type { Config } from './config.ts';
 import { ArticleService } from './core/articles.ts';
 import { Links } from './core/links.ts';
+import { ManageLinkService } from './core/manage-link.ts';
 import { SubscriptionService } from './core/subscriptions.ts';
 import { TokenSigner } from './core/tokens.ts';
 import { createPool } from './db/pool.ts';
@@ -13,7 +15,7 @@ import { createInboundService } from './inbound/inbound-setup.ts';
 import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
-import { JobQueues, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { JobQueues, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs.ts';
 import type { Logger } from './log.ts';
 import { createRedis } from './redis.ts';
 
@@ -30,6 +32,8 @@ export interface Deps {
   signer: TokenSigner;
   links: Links;
   subscriptions: SubscriptionService;
+  /** "send me my management link" requests */
+  manageLinks: ManageLinkService;
   articles: ArticleService;
   pages: PageRenderer;
   limiters: Limiters;
@@ -43,16 +47,14 @@ export interface Deps {
 
 /** Branding of pages and previews: BRAND_* variables, else the office (DUW Wrocław) as the default. */
 export function defaultBrand(config: Config): Brand {
-  const officeName = config.BRAND_OFFICE_NAME;
   return {
-    officeName: {
-      pl: officeName ?? 'Dolnośląski Urząd Wojewódzki we Wrocławiu',
-      en: officeName ?? 'Lower Silesian Voivodeship Office in Wrocław',
-    },
+    officeName: officeNames(config),
+    controllerName: controllerNames(config),
     serviceName: 'Powiadom',
     homeUrl: config.BRAND_HOME_URL ?? '/subscribe',
     logoUrl: config.BRAND_LOGO_URL ?? '/static/logo.svg',
     primaryColor: config.BRAND_PRIMARY_COLOR,
+    links: { pl: legalLinks(config, 'pl'), en: legalLinks(config, 'en') },
   };
 }
 
@@ -71,6 +73,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     pendingTtlDays: config.PENDING_TTL_DAYS,
     welcomeEmail: config.WELCOME_EMAIL,
   });
+  const manageLinks = new ManageLinkService(pool, new QueueManageLinkJobs(queues), config.CONFIRMATIONS_PER_DAY);
   const articles = new ArticleService(pool, new QueueFanoutJobs(queues));
   const pages = await PageRenderer.create(defaultBrand(config));
   // Every request costs one limiter call; auto-pipelining sends the calls of one event-loop turn in one
@@ -79,7 +82,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   limiterRedis.on('error', (err) => log.warn({ err: err.message }, 'rate limiter Redis connection error'));
   const limiters = createLimiters(limiterRedis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
   const inbound = createInboundService(config, pool, signer, log);
-  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
+  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, manageLinks, articles, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
 }
 
 /** Closes queues, Redis and PostgreSQL, in that order. */

@@ -12,8 +12,20 @@ export const TEMPLATES_DIR = `${join(PROJECT_ROOT, 'templates')}/`;
 
 type Messages = { [key: string]: string | Messages };
 
+/**
+ * Polish typography: a one-letter word (w, z, i, o, u, a) must not end a line, so the space after it
+ * becomes a non-breaking one (U+00A0), in every Polish text of the pages and e-mails.
+ */
+export function bindOneLetterWords(text: string): string {
+  return text.replace(/(?<=^|[\s\u00a0(„])([wzioauWZIOAU]) /g, '$1\u00a0');
+}
+
+function bindAll(messages: Messages): Messages {
+  return Object.fromEntries(Object.entries(messages).map(([k, v]) => [k, typeof v === 'string' ? bindOneLetterWords(v) : bindAll(v)]));
+}
+
 const catalogues: Record<Lang, Messages> = {
-  pl: JSON.parse(readFileSync(`${TEMPLATES_DIR}i18n/pl.json`, 'utf8')) as Messages,
+  pl: bindAll(JSON.parse(readFileSync(`${TEMPLATES_DIR}i18n/pl.json`, 'utf8')) as Messages),
   en: JSON.parse(readFileSync(`${TEMPLATES_DIR}i18n/en.json`, 'utf8')) as Messages,
 };
 

@@ -3,6 +3,7 @@ import { Batcher } from './batcher.ts';
 import type { FanoutJobs } from './core/articles.ts';
 import type { DeliveryRange, RetrySendJobs } from './core/delivery-retry.ts';
 import type { SendBatch } from './core/fanout.ts';
+import type { ManageLinkJobs } from './core/manage-link.ts';
 import type { LiveRange, ReconcileJobs } from './core/reconcile.ts';
 import type { ConfirmationSlot, SubscriptionMailJobs } from './core/subscriptions.ts';
 
@@ -11,7 +12,7 @@ import type { ConfirmationSlot, SubscriptionMailJobs } from './core/subscription
  * Payloads carry ids only: workers reload everything from PostgreSQL.
  */
 export const QUEUE_NAMES = {
-  /** transactional e-mail: confirmation, already-subscribed, welcome */
+  /** transactional e-mail: confirmation, already-subscribed, welcome, management link */
   email: 'email',
   /** one job per article: writes the delivery ledger and enqueues send batches */
   fanout: 'fanout',
@@ -29,8 +30,9 @@ export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 /** Transactional e-mail job payloads. */
 export type EmailJob =
   | { kind: 'confirm'; consentId: number }
-  | { kind: 'already-subscribed'; subscriberId: number }
-  | { kind: 'welcome'; subscriberId: number; consentId: number };
+  | { kind: 'already-subscribed'; subscriberId: number; topics?: string[] }
+  | { kind: 'welcome'; subscriberId: number; consentId: number }
+  | { kind: 'manage-link'; requestId: number };
 
 /** Fan-out job payload. */
 export interface FanoutJob {
@@ -73,6 +75,11 @@ export function confirmationJobId(kind: 'confirm' | 'already', subscriberId: num
 /** Job id of a welcome e-mail: one per confirmed consent. */
 export function welcomeJobId(consentId: number): string {
   return `welcome-${consentId}`;
+}
+
+/** Job id of a management-link e-mail: one per request. */
+export function manageLinkJobId(requestId: number): string {
+  return `manage-link-${requestId}`;
 }
 
 /** Retry policy of notification sending (SEND_ATTEMPTS, SEND_BACKOFF_MS). */
@@ -190,9 +197,9 @@ export class QueueSubscriptionMailJobs implements SubscriptionMailJobs {
     await this.queues.addEmail({ kind: 'confirm', consentId }, confirmationJobId('confirm', subscriberId, slot.windowStart, slot.count));
   }
 
-  async queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot): Promise<void> {
+  async queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot, topics?: string[]): Promise<void> {
     await this.queues.addEmail(
-      { kind: 'already-subscribed', subscriberId },
+      { kind: 'already-subscribed', subscriberId, ...(topics ? { topics } : {}) },
       confirmationJobId('already', subscriberId, slot.windowStart, slot.count),
     );
   }
@@ -219,6 +226,15 @@ export class QueueSubscriptionMailJobs implements SubscriptionMailJobs {
         start += jobs.length - doomed.length;
       }
     }
+  }
+}
+
+/** Management-link requests as e-mail jobs with deterministic ids. */
+export class QueueManageLinkJobs implements ManageLinkJobs {
+  constructor(private readonly queues: JobQueues) {}
+
+  async queueManageLink(requestId: number): Promise<void> {
+    await this.queues.addEmail({ kind: 'manage-link', requestId }, manageLinkJobId(requestId));
   }
 }
 

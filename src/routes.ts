@@ -31,6 +31,7 @@ import { templatePreviewHandlers } from './http/template-previews.ts';
 import { webhookHandlers } from './http/webhook-handlers.ts';
 import { mailgunWebhookSchema } from './inbound/providers/mailgun.ts';
 import { postmarkWebhookSchema } from './inbound/providers/postmark.ts';
+import { visitorHandlers } from './http/visitor-handlers.ts';
 import { defaultBrand } from './deps.ts';
 
 /** Body parsers: 64 KiB for ordinary requests, 64 MiB for bulk imports. */
@@ -53,6 +54,7 @@ export function routes(deps: Deps): RouteSpec[] {
   const metricsAuth = requireBearer([deps.config.ADMIN_TOKEN, deps.config.METRICS_TOKEN], deps.limiters.adminFailures);
   const supp = suppressionHandlers(deps);
   const hooks = webhookHandlers(deps);
+  const visit = visitorHandlers(deps);
   const page = { html: true };
   const { json, form, bulk } = bodies;
   const assets = staticHandlers(defaultBrand(deps.config));
@@ -77,9 +79,18 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'post', path: '/preferences/:token', ...page, before: [form], params: tokenParams, body: preferencesFormSchema, handler: (i, req, res) => subs.savePreferences(req, res, i.params.token, i.body) }),
     route({ method: 'post', path: '/preferences/:token/unsubscribe', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribeFromPreferences(req, res, i.params.token) }),
     route({ method: 'post', path: '/preferences/:token/erase', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.erase(req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token/erase', ...page, params: tokenParams, handler: (i, req, res) => subs.showErase(req, res, i.params.token) }),
     route({ method: 'get', path: '/preferences/:token/export', params: tokenParams, handler: (i, req, res) => subs.exportData(req, res, i.params.token) }),
     route({ method: 'get', path: '/unsubscribe/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showUnsubscribe(req, res, i.params.token) }),
     route({ method: 'post', path: '/unsubscribe/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribe(req, res, i.params.token) }),
+
+    route({ method: 'get', path: '/manage', ...page, handler: (_i, req, res) => visit.showManage(req, res) }),
+    route({ method: 'post', path: '/manage', ...page, before: [limitPerIp(deps.limiters.subscribe), form], handler: (_i, req, res) => visit.manageFromForm(req, res) }),
+    route({ method: 'post', path: '/api/manage-link', before: [limitPerIp(deps.limiters.subscribe), json], handler: (_i, req, res) => visit.manageFromJson(req, res) }),
+    route({ method: 'get', path: '/informacja-o-danych', ...page, handler: (_i, req, res) => visit.privacy(req, res, 'pl') }),
+    route({ method: 'get', path: '/privacy', ...page, handler: (_i, req, res) => visit.privacy(req, res, 'en') }),
+    route({ method: 'get', path: '/deklaracja-dostepnosci', ...page, handler: (_i, req, res) => visit.accessibility(req, res, 'pl') }),
+    route({ method: 'get', path: '/accessibility', ...page, handler: (_i, req, res) => visit.accessibility(req, res, 'en') }),
 
     route({ method: 'get', path: '/embed.js', handler: (_i, req, res) => assets.embedScript(req, res) }),
     route({ method: 'get', path: '/embed.css', handler: (_i, req, res) => assets.embedStyles(req, res) }),

@@ -96,7 +96,7 @@ describe('/admin/templates', () => {
     const basic = await h.http.get('/admin/templates').auth('admin', ADMIN_TOKEN);
     assert.equal(basic.status, 200);
     assert.match(basic.text, /Podgląd szablonów e-mail/);
-    assert.equal((basic.text.match(/<iframe /g) ?? []).length, 8);
+    assert.equal((basic.text.match(/<iframe /g) ?? []).length, 10);
     assertCspClean(basic.text, '/admin/templates');
     const bearer = await h.http.get('/admin/templates/welcome/en').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
     assert.equal(bearer.status, 200);

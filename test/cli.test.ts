@@ -84,10 +84,16 @@ describe('cli usage', () => {
 });
 
 describe('cli publish', () => {
-  it('publishes the markdown export with its Warsaw date, summary and topic from the URL', async () => {
+  it('publishes the markdown export with its Warsaw date, summary and topic from the URL; too old to notify without --force', async () => {
     const run = await cli(['publish', `${FIXTURES}/wizyta-ambasadora-kazachstanu.md`]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^Article \d+ published; notification queued: Wizyta Ambasadora Kazachstanu \[dla-mediow\]/);
+    // Published in 2024: recorded, not notified, and the CLI says why and what to do.
+    assert.match(run.stdout, /^Article \d+ recorded without notification: Wizyta Ambasadora Kazachstanu \[dla-mediow\]/);
+    assert.match(run.stdout, /more than 72 h ago \(MAX_ARTICLE_AGE_HOURS\)/);
+    assert.match(run.stdout, /--force/);
+    const forced = await cli(['publish', `${FIXTURES}/wizyta-ambasadora-kazachstanu.md`, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /already known; notification queued now \(--force\)/);
     const { rows } = await h.db.pool.query('SELECT * FROM articles WHERE url LIKE $1', ['%9109,Wizyta-Ambasadora-Kazachstanu.html']);
     assert.equal(rows.length, 1);
     assert.equal((rows[0].published_at as Date).toISOString(), '2024-04-27T23:03:00.000Z');
@@ -97,14 +103,16 @@ describe('cli publish', () => {
     assert.ok(await h.deps.queues.fanout.getJob(`fanout-${rows[0].id}`), 'fan-out job queued');
   });
 
-  it('publishes the JSON article once; the second time it is already known', async () => {
+  it('knows the JSON article published as markdown before (same canonical URL, other guid): one article', async () => {
     const first = await cli(['publish', `${FIXTURES}/wizyta-ambasadora-kazachstanu.json`, '--topic', 'komunikaty']);
     assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /already known/);
     const again = await cli(['publish', `${FIXTURES}/wizyta-ambasadora-kazachstanu.json`]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /already known/);
-    const { rows } = await h.db.pool.query("SELECT topics FROM articles WHERE guid = 'duw-9109'");
-    assert.deepEqual(rows.map((r) => r.topics), [['komunikaty']]);
+    const { rows } = await h.db.pool.query("SELECT guid, topics FROM articles WHERE url LIKE '%9109,Wizyta-Ambasadora-Kazachstanu.html'");
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0].topics, ['dla-mediow']);
   });
 
   it('refuses other file types (2), missing files and invalid articles (1)', async () => {
@@ -192,7 +200,7 @@ describe('cli status and retry', () => {
 
   it('retry puts failed deliveries (not suppressed ones) back to pending and enqueues send jobs; unknown article exits 1', async () => {
     const { rows: subs } = await h.db.pool.query<{ id: number }>('SELECT id FROM subscribers ORDER BY id');
-    const { rows: arts } = await h.db.pool.query<{ id: number }>("SELECT id FROM articles WHERE guid = 'duw-9109'");
+    const { rows: arts } = await h.db.pool.query<{ id: number }>("SELECT id FROM articles WHERE url LIKE '%9109,Wizyta-Ambasadora-Kazachstanu.html'");
     const articleId = arts[0]!.id;
     await h.db.pool.query(
       `INSERT INTO deliveries (article_id, subscriber_id, status, last_error) VALUES ($1, $2, 'failed', '550 no'), ($1, $3, 'suppressed', 'suppressed')`,

@@ -101,7 +101,7 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     await page.getByLabel('Aktualności').check();
     await page.getByLabel('Dla mediów').check();
     await page.getByRole('button', { name: 'Zapisz ustawienia' }).click();
-    await page.getByText('Ustawienia zostały zapisane.').waitFor();
+    await page.getByText('Zapisaliśmy Twoje ustawienia.').waitFor();
     await checkPage(page, 'preferences-saved-pl');
     assert.deepEqual((await subscriber(email))?.topics, ['aktualnosci', 'dla-mediow']);
     const preferencesUrl = page.url();
@@ -111,14 +111,18 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     await checkPage(page, 'unsubscribe-pl');
     await page.goto(preferencesUrl);
     await page.getByRole('button', { name: 'Wypisz się ze wszystkich powiadomień' }).click();
-    await page.getByRole('heading', { name: 'Adres został wypisany' }).waitFor();
+    await page.getByRole('heading', { name: 'Wypisaliśmy Cię z powiadomień' }).waitFor();
     await checkPage(page, 'unsubscribed-pl');
     assert.equal((await subscriber(email))?.status, 'unsubscribed');
 
     await page.goto(preferencesUrl);
     await checkPage(page, 'preferences-unsubscribed-pl');
     await page.getByRole('button', { name: 'Usuń wszystkie moje dane' }).click();
-    await page.getByRole('heading', { name: 'Dane zostały usunięte' }).waitFor();
+    await page.getByRole('heading', { name: 'Czy na pewno usunąć wszystkie Twoje dane?' }).waitFor();
+    await checkPage(page, 'erase-confirm-pl');
+    assert.equal((await subscriber(email))?.status, 'unsubscribed', 'the first step erases nothing');
+    await page.getByRole('button', { name: 'Tak, usuń wszystkie moje dane', exact: true }).click();
+    await page.getByRole('heading', { name: 'Usunęliśmy Twoje dane' }).waitFor();
     await checkPage(page, 'erased-pl');
     assert.equal(await subscriber(email), undefined);
   });
@@ -159,6 +163,8 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     await checkPage(page, 'unsubscribed-en');
     await page.goto(preferencesUrl);
     await page.locator('.button-danger').click();
+    await page.getByRole('heading', { name: 'Erase all your data?' }).waitFor();
+    await page.getByRole('button', { name: 'Yes, erase all my data' }).click();
     await page.locator('.notice').waitFor();
     await checkPage(page, 'erased-en');
     assert.equal(await subscriber(email), undefined);
@@ -289,7 +295,7 @@ describe('the subscription pages in a browser (360 px wide)', () => {
     const adminContext = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_TOKEN }, viewport: { width: 360, height: 740 } });
     const admin = await adminContext.newPage();
     await admin.goto(`${base}/admin/templates`);
-    assert.equal(await admin.locator('.preview iframe').count(), 8);
+    assert.equal(await admin.locator('.preview iframe').count(), 10);
     await checkPage(admin, 'admin-templates-pl', { exclude: '.preview iframe' });
     await admin.locator('.preview iframe').first().screenshot({ path: 'test-artifacts/admin-templates-preview-pl.png' });
     await admin.goto(`${base}/admin/templates?lang=en`);

@@ -36,7 +36,7 @@ async function runLifecycle(email: string, viaForm: boolean): Promise<string[]> 
   // A new opt-in, then erasure.
   assert.equal((await h.http.post('/api/subscriptions').send({ email, consent: true })).status, 202);
   await eventually(() => h.smtp.to(email)[2], 10_000, 'second confirmation');
-  assert.equal((await h.http.post(`${new URL(preferences).pathname}/erase`).type('form').send({})).status, 200);
+  assert.equal((await h.http.post(`${new URL(preferences).pathname}/erase`).type('form').send({ confirm: 'yes' })).status, 200);
   return [confirmLink, preferences, unsubscribe].map(tokenOf);
 }
 

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import Handlebars from 'handlebars';
 import { simpleParser } from 'mailparser';
+import { emailBrand } from '../src/brand.ts';
+import { parseConfig } from '../src/config.ts';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
 import { Links } from '../src/core/links.ts';
 import { TOKEN_LENGTH, TokenSigner } from '../src/core/tokens.ts';
@@ -72,7 +74,7 @@ describe('notification e-mails never interpret article text', () => {
     const links = new Links(PUBLIC_URL, signer, 86_400);
     const identity = { mailFrom: 'Powiadom <powiadom@duw.example>', listId: '<powiadomienia.duw.example>', unsubscribeMailto: 'unsubscribe@duw.example', verp: null, idDomain: 'duw.example' };
     // build() only: nothing is sent, so no mailer is needed
-    mail = new NotificationMail(await EmailRenderer.create(), links, signer, {} as Mailer, identity);
+    mail = new NotificationMail(await EmailRenderer.create(emailBrand(parseConfig({ NODE_ENV: 'test', PUBLIC_URL }))), links, signer, {} as Mailer, identity);
   });
 
   it('keeps random article fields with slot-like text byte-identical for two recipients, tokens only in each one\'s links', async () => {

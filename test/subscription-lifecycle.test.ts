@@ -80,7 +80,7 @@ describe('double opt-in', () => {
     assert.equal(res.status, 202);
     assert.deepEqual(res.body, { status: 'pending' });
     const mails = await eventually(() => (h.smtp.to(email).length > before ? h.smtp.to(email) : null));
-    assert.equal(mails.at(-1)!.parsed.subject, 'Ten adres jest już zapisany');
+    assert.equal(mails.at(-1)!.parsed.subject, 'Ten adres jest już zapisany na powiadomienia');
     assert.equal(await statusOf(email), 'active');
   });
 });
@@ -122,7 +122,7 @@ describe('preferences, one-click unsubscribe and re-subscribe', () => {
     const res = await h.http.post(linkPath(preferencesUrl)).type('form').send('topics=aktualnosci&topics=ogloszenia&lang=pl');
     assert.equal(res.status, 303);
     const page = await h.http.get(res.headers.location!);
-    assert.match(page.text, /Ustawienia zostały zapisane/);
+    assert.match(page.text, /Zapisaliśmy Twoje ustawienia/);
     const [row] = (await h.http.get('/api/subscribers').query({ email }).set(admin)).body;
     assert.deepEqual(row.topics, ['aktualnosci', 'ogloszenia']);
     assert.equal(row.lang, 'pl');
@@ -189,9 +189,9 @@ describe('erasure', () => {
     const welcome = await eventually(() => h.smtp.to(email)[1]);
     const preferences = new URL(findLink(welcome.parsed.text, 'preferences')).pathname;
 
-    const res = await h.http.post(`${preferences}/erase`).type('form').send({});
+    const res = await h.http.post(`${preferences}/erase`).type('form').send({ confirm: 'yes' });
     assert.equal(res.status, 200);
-    assert.match(res.text, /Dane zostały usunięte/);
+    assert.match(res.text, /Usunęliśmy Twoje dane/);
     assert.equal(await statusOf(email), undefined);
     const consents = await h.db.pool.query('SELECT count(*)::int AS n FROM consents');
     const stored = JSON.stringify((await h.db.pool.query('SELECT * FROM suppressions')).rows);

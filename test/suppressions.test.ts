@@ -182,7 +182,7 @@ describe('suppression and the subscription e-mails', () => {
     await h.http.delete(`/api/suppressions/${bounced}`).set(admin).expect(204);
     await h.http.post('/api/subscriptions').send({ email: bounced, consent: true }).expect(202);
     const mail = await eventually(() => h.smtp.to(bounced)[0], 10_000, 'e-mail after lifting');
-    assert.equal(mail.parsed.subject, 'Ten adres jest już zapisany');
+    assert.equal(mail.parsed.subject, 'Ten adres jest już zapisany na powiadomienia');
   });
 
   it('an article reaches a soft-bounced subscriber but not a hard-bounced or complaining one', async () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { emailBrand } from '../src/brand.ts';
 import type { Deps } from '../src/deps.ts';
 import { QueueDeliveryJobs } from '../src/jobs.ts';
 import { createMailer, type Mailer } from '../src/mail/mailer.ts';
@@ -7,7 +8,6 @@ import { NotificationMail, notificationIdentity } from '../src/mail/notification
 import { EmailRenderer } from '../src/mail/render.ts';
 import { messageIdDomain, TransactionalMail } from '../src/mail/transactional.ts';
 import { createWorkerRedis } from '../src/redis.ts';
-import { translate } from '../src/i18n.ts';
 
 /** What every worker needs: the shared dependencies plus mail sending and a blocking Redis connection. */
 export interface WorkerContext extends Deps {
@@ -27,10 +27,9 @@ export type SendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'notif
 
 /** Builds the worker context on top of the shared dependencies; `mailer` may be injected by tests. */
 export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<WorkerContext> {
-  const renderer = await EmailRenderer.create();
+  const renderer = await EmailRenderer.create(emailBrand(deps.config));
   const actualMailer = measuredMailer(mailer ?? createMailer(deps.config));
-  const officeName = { pl: translate('pl', 'office'), en: translate('en', 'office') };
-  const transactional = new TransactionalMail(deps.pool, deps.links, renderer, officeName, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
+  const transactional = new TransactionalMail(deps.pool, deps.links, renderer, deps.manageLinks, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
   const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
   const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);
   return { ...deps, mailer: actualMailer, renderer, transactional, notifications, deliveryJobs: new QueueDeliveryJobs(deps.queues), workerRedis };

@@ -11,6 +11,7 @@ const METRIC_KIND: Record<EmailJob['kind'], EmailKind> = {
   confirm: 'confirmation',
   'already-subscribed': 'already-subscribed',
   welcome: 'welcome',
+  'manage-link': 'manage-link',
 };
 
 /** Sends one transactional e-mail: reload, re-check, render, send. */

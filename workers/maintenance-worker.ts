@@ -29,7 +29,8 @@ export function maintenanceProcessor(ctx: WorkerContext) {
     if (job.data.task === 'expire-pending') {
       const deleted = await ctx.subscriptions.expirePending();
       if (deleted > 0) log.info({ deleted }, 'deleted unconfirmed subscriptions');
-      return { deleted };
+      const manageLinkRequests = await ctx.manageLinks.deleteOldRequests();
+      return { deleted, manageLinkRequests };
     }
     if (job.data.task === 'reconcile') {
       const result = await reconcile(ctx.pool, ctx.deliveryJobs, deliveryOptions(ctx));

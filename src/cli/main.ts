@@ -42,7 +42,8 @@ function buildProgram(): Command {
     .description('publish an article from a .json file (the POST /api/articles body) or a .md export of the site; notifies subscribers')
     .option('-t, --topic <slug...>', 'topics (default for .md: taken from the URL path, e.g. /dla-mediow/)')
     .option('--no-notify', 'record the article without notifying anyone')
-    .action(act((deps, file: string, options: { topic?: string[]; notify: boolean }) => runPublish(deps, file, options)));
+    .option('--force', 'notify even when the article is older than MAX_ARTICLE_AGE_HOURS')
+    .action(act((deps, file: string, options: { topic?: string[]; notify: boolean; force?: boolean }) => runPublish(deps, file, options)));
   program
     .command('retry <articleId>')
     .description('send the failed deliveries of an article again (suppressed ones stay)')

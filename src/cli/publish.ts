@@ -11,6 +11,8 @@ import { print, UsageError } from './context.ts';
 export interface PublishOptions {
   topic?: string[];
   notify: boolean;
+  /** notify even when older than MAX_ARTICLE_AGE_HOURS */
+  force?: boolean;
 }
 
 async function readArticle(file: string, topics: string[] | undefined, known: string[]): Promise<ArticleInput> {
@@ -35,7 +37,14 @@ async function readArticle(file: string, topics: string[] | undefined, known: st
 export async function runPublish(deps: Deps, file: string, options: PublishOptions): Promise<void> {
   const known = (await listTopics(deps.pool)).map((t) => t.slug);
   const input = await readArticle(file, options.topic, known);
-  const { article, created } = await deps.articles.publish(input, { notify: options.notify });
-  const what = created ? (article.notify ? 'published; notification queued' : 'recorded without notification') : 'already known; nothing new';
+  const { force, ...rest } = input as ArticleInput & { force?: boolean };
+  const maxAgeHours = deps.config.MAX_ARTICLE_AGE_HOURS;
+  const { article, created, reason, notifiedNow } = await deps.articles.publish(rest, { notify: options.notify, maxAgeHours, force: options.force === true || force === true });
+  const knownText = notifiedNow ? 'already known; notification queued now (--force)' : 'already known; nothing new';
+  const what = created ? (article.notify ? 'published; notification queued' : 'recorded without notification') : knownText;
   print(`Article ${article.id} ${what}: ${article.title} [${article.topics.join(', ')}]`);
+  if (reason === 'too_old') {
+    print(`Not notified: it was published ${article.publishedAt.toISOString()}, more than ${maxAgeHours} h ago (MAX_ARTICLE_AGE_HOURS).`);
+    print(`To notify the subscribers anyway, run the same command again with --force.`);
+  }
 }

@@ -2,6 +2,7 @@ import * as articles from '../db/article-queries.ts';
 import type { ArticleRow, DeliveryCounts, FanoutStatus } from '../db/article-queries.ts';
 import type { Db } from '../db/pool.ts';
 import { invalid } from '../errors.ts';
+import { canonicalUrl } from './canonical-url.ts';
 
 /** An article as published by the office (the API body, a feed item, the CLI). */
 export interface ArticleInput {
@@ -46,6 +47,22 @@ export interface ArticlePage {
   page: number;
   perPage: number;
   total: number;
+}
+
+/** How to publish: `notify: false` never notifies; `maxAgeHours` holds back old articles unless `force`. */
+export interface PublishOptions {
+  notify?: boolean;
+  maxAgeHours?: number;
+  force?: boolean;
+}
+
+/** What publishing did; `reason: 'too_old'` when the article was recorded without notification for its age. */
+export interface PublishOutcome {
+  article: ArticleView;
+  created: boolean;
+  reason?: 'too_old';
+  /** a known article recorded without notification was notified now (`force`) */
+  notifiedNow?: true;
 }
 
 /** Starting the notification of an article: implemented with BullMQ in src/jobs.ts. */
@@ -104,13 +121,22 @@ export class ArticleService {
     private readonly jobs: FanoutJobs,
   ) {}
 
-  /** Records an article; `notify: false` records it without notifying anyone. Same guid again → created false. */
-  async publish(input: ArticleInput, options: { notify?: boolean } = {}): Promise<{ article: ArticleView; created: boolean }> {
+  /**
+   * Records an article; `notify: false` records it without notifying anyone. The same guid or the same
+   * canonical URL again → created false and the first article. With `maxAgeHours`, an article published
+   * longer ago is recorded but not notified (reason 'too_old') unless `force`; `force` on a known article
+   * recorded without notification notifies it now.
+   */
+  async publish(input: ArticleInput, options: PublishOptions = {}): Promise<PublishOutcome> {
     checkArticleInput(input);
     const topics = [...new Set(input.topics)];
     const unknown = await articles.listUnknownTopics(this.db, topics);
     if (unknown.length > 0) throw invalid(`Unknown topic: ${unknown.join(', ')}.`, { topics: `unknown topic: ${unknown.join(', ')}` });
     const guid = (input.guid?.trim() || input.url).slice(0, 2000);
+    const publishedAt = input.publishedAt ? new Date(input.publishedAt) : null;
+    const tooOld = options.maxAgeHours !== undefined && publishedAt !== null && publishedAt.getTime() < Date.now() - options.maxAgeHours * 3_600_000;
+    const notify = options.notify !== false && (!tooOld || options.force === true);
+    const canonical = canonicalUrl(input.url);
     const inserted = await articles.insertArticle(this.db, {
       guid,
       url: input.url,
@@ -120,15 +146,19 @@ export class ArticleService {
       lang: input.lang ?? 'pl',
       source: input.source?.trim() || null,
       topics,
-      publishedAt: input.publishedAt ? new Date(input.publishedAt) : null,
-      notify: options.notify !== false,
+      publishedAt,
+      notify,
+      canonicalUrl: canonical,
     });
-    const row = inserted ?? (await articles.getArticleByGuid(this.db, guid));
+    let row = inserted ?? (await articles.getArticleByIdentity(this.db, guid, canonical));
     if (!row) throw new Error(`article ${guid} vanished after insert`);
+    const forced = !inserted && options.force === true && options.notify !== false ? await articles.forceArticleNotify(this.db, row.id) : null;
+    row = forced ?? row;
     // A republish re-enqueues an unfinished fan-out: harmless (one job per article), and it heals a
     // first publish whose enqueue failed while Redis was away.
     if (row.notify && (row.fanout_status === 'pending' || row.fanout_status === 'running')) await this.jobs.queueFanout(row.id);
-    return { article: toArticleView(row), created: inserted !== null };
+    const reason = !row.notify && tooOld && options.notify !== false ? { reason: 'too_old' as const } : {};
+    return { article: toArticleView(row), created: inserted !== null, ...reason, ...(forced ? { notifiedNow: true as const } : {}) };
   }
 
   /** One article, or null. */

@@ -10,13 +10,14 @@ import { safeConsentSource } from './consent-source.ts';
 import { hashEmail, normalizeEmail } from './email-address.ts';
 import type { TokenPurpose, TokenSigner } from './tokens.ts';
 
-/** Version of the consent text shown next to the checkbox; recorded with every consent. */
-export const CONSENT_TEXT_VERSION = '2026-11-28';
+/** Version of the consent text shown next to the checkbox; recorded with every consent (2026-12-02: controller named from the configuration, issue 15). */
+export const CONSENT_TEXT_VERSION = '2026-12-02';
 
 /** The e-mail work that subscription changes cause; implemented over the job queues. */
 export interface SubscriptionMailJobs {
   queueConfirmation(subscriberId: number, consentId: number, slot: ConfirmationSlot): Promise<void>;
-  queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot): Promise<void>;
+  /** `topics`: the sections the repeated request named (topic slugs), pre-ticked by the e-mail's link */
+  queueAlreadySubscribed(subscriberId: number, slot: ConfirmationSlot, topics?: string[]): Promise<void>;
   queueWelcome(subscriberId: number, consentId: number): Promise<void>;
   /** Removes finished and failed e-mail jobs that name the subscriber or one of its consents (erasure). */
   forgetSubscriber(subscriberId: number, consentIds: number[]): Promise<void>;
@@ -98,7 +99,7 @@ export class SubscriptionService {
       userAgent: request.userAgent?.slice(0, 512) ?? null,
     });
     if (!outcome.slot) return;
-    if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot);
+    if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot, request.topics ? topics : undefined);
     else await this.jobs.queueConfirmation(outcome.subscriberId, outcome.consentId!, outcome.slot);
   }
 

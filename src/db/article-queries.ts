@@ -9,6 +9,8 @@ const sql = loadNamedQueries('articles', [
   'count-articles',
   'count-deliveries',
   'list-unknown-topics',
+  'get-article-by-identity',
+  'force-article-notify',
 ]);
 
 /** How far an article's fan-out got. */
@@ -45,6 +47,8 @@ export interface NewArticleRow {
   topics: string[];
   publishedAt: Date | null;
   notify: boolean;
+  /** the URL without tracking parameters, case and trailing-slash differences (see core/canonical-url.ts) */
+  canonicalUrl: string;
 }
 
 /** Delivery ledger counts of one article. */
@@ -58,8 +62,18 @@ export interface DeliveryCounts {
 
 /** Inserts an article; null when its guid exists already. */
 export async function insertArticle(db: Db, a: NewArticleRow): Promise<ArticleRow | null> {
-  const params = [a.guid, a.url, a.title, a.summary, a.imageUrl, a.lang, a.source, a.topics, a.publishedAt, a.notify, a.notify ? 'pending' : 'skipped'];
+  const params = [a.guid, a.url, a.title, a.summary, a.imageUrl, a.lang, a.source, a.topics, a.publishedAt, a.notify, a.notify ? 'pending' : 'skipped', a.canonicalUrl];
   return (await db.query<ArticleRow>(sql['insert-article'], params)).rows[0] ?? null;
+}
+
+/** The first article with this guid or canonical URL, or null. */
+export async function getArticleByIdentity(db: Db, guid: string, canonicalUrl: string): Promise<ArticleRow | null> {
+  return (await db.query<ArticleRow>(sql['get-article-by-identity'], [guid, canonicalUrl])).rows[0] ?? null;
+}
+
+/** Turns on the notification of an article recorded without one; null when it had one already. */
+export async function forceArticleNotify(db: Db, id: number): Promise<ArticleRow | null> {
+  return (await db.query<ArticleRow>(sql['force-article-notify'], [id])).rows[0] ?? null;
 }
 
 /** The article with this guid, or null. */

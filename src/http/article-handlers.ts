@@ -26,10 +26,11 @@ export function presentArticle(a: ArticleView, delivery?: DeliveryCounts) {
 /** Handlers of the articles API. */
 export function articleHandlers(deps: Deps) {
   return {
-    /** POST /api/articles: 202 when new (notification starts), 200 with the same article when known. */
-    async publish(_req: Request, res: Response, input: ArticleInput) {
-      const { article, created } = await deps.articles.publish(input);
-      res.status(created ? 202 : 200).json(presentArticle(article, await deps.articles.deliveryCounts(article.id)));
+    /** POST /api/articles: 202 when new (notification starts; "notify":false,"reason":"too_old" past MAX_ARTICLE_AGE_HOURS unless "force":true), 200 with the first article when its guid or canonical URL is known. */
+    async publish(_req: Request, res: Response, input: ArticleInput & { force?: boolean }) {
+      const { force, ...article0 } = input;
+      const { article, created, reason } = await deps.articles.publish(article0, { maxAgeHours: deps.config.MAX_ARTICLE_AGE_HOURS, force });
+      res.status(created ? 202 : 200).json({ ...presentArticle(article, await deps.articles.deliveryCounts(article.id)), ...(reason ? { reason } : {}) });
     },
 
     /** GET /api/articles?page=&perPage= */

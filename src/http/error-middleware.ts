@@ -54,7 +54,12 @@ export function errorMiddleware(pages: PageRenderer, formPath = '/subscribe'): E
         const html = pages.render(
           'error',
           { lang, title: translate(lang, 'pages.error.title'), currentUrl: req.originalUrl },
-          { message: pageMessage(lang, appError.code), formUrl: lang === 'en' ? `${formPath}?lang=en` : formPath },
+          {
+            message: pageMessage(lang, appError.code),
+            formUrl: lang === 'en' ? `${formPath}?lang=en` : formPath,
+            // A dead link's way out: ask for a fresh one instead of refilling the subscription form.
+            manageUrl: appError.code === 'invalid_token' || appError.code === 'expired_token' ? (lang === 'en' ? '/manage?lang=en' : '/manage') : undefined,
+          },
         );
         res.type('html').send(html);
         return;

@@ -11,6 +11,10 @@ export interface Brand {
   logoUrl?: string;
   /** #rrggbb of the header and buttons; served as /theme.css. */
   primaryColor?: string;
+  /** the data controller named in the consent sentence and the privacy notice */
+  controllerName?: Record<Lang, string>;
+  /** footer links: privacy notice, accessibility statement, the "send me my link" page */
+  links?: Record<Lang, { privacy: string; accessibility: string; manage: string }>;
 }
 
 /** Values every page receives besides its own. */
@@ -65,7 +69,7 @@ export class PageRenderer {
 
   /** The brand as pages see it (office name in the page's language). */
   brandFor(lang: Lang) {
-    return { ...this.brand, officeName: this.brand.officeName[lang] };
+    return { ...this.brand, officeName: this.brand.officeName[lang], controllerName: this.brand.controllerName?.[lang] ?? this.brand.officeName[lang], links: this.brand.links?.[lang] };
   }
 
   private page(name: string): Handlebars.TemplateDelegate {

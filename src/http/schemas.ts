@@ -38,6 +38,9 @@ export const subscribeFormSchema = z.object({
   source: z.string().max(100).optional(),
 });
 
+/** POST /manage (form) and POST /api/manage-link (JSON): only the address. */
+export const manageLinkSchema = z.object({ email: emailField, lang: lang.optional() });
+
 /** A link token in the path. */
 export const tokenParams = z.object({ token: z.string().max(200) });
 
@@ -111,6 +114,8 @@ export const articleSchema = z.object({
   imageUrl: httpUrl.nullish(),
   lang: lang.optional(),
   source: z.string().max(200).nullish(),
+  /** notify even when older than MAX_ARTICLE_AGE_HOURS (and notify now a known article recorded without) */
+  force: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 /** GET /api/articles?page=&perPage= */

@@ -60,7 +60,7 @@ export function subscriptionHandlers(deps: Deps) {
     const lang = pageLang(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     // A filled honeypot is a bot: answer as if accepted, change nothing.
-    if (typeof body.website === 'string' && body.website !== '') return checkInbox(req, res, lang);
+    if (typeof body.website === 'string' && body.website !== '') return checkInbox(req, res, lang, String(body.email ?? '').slice(0, 254));
     let input: SubscribeForm;
     try {
       input = parseInput(formSchema, body);
@@ -80,11 +80,12 @@ export function subscriptionHandlers(deps: Deps) {
       }
       throw err;
     }
-    checkInbox(req, res, input.lang);
+    checkInbox(req, res, input.lang, input.email);
   };
 
-  const checkInbox = (req: Request, res: Response, lang: Lang) =>
-    page(req, res, 'check-inbox', lang, 'pages.checkInbox.title', { formUrl: lang === 'en' ? '/subscribe?lang=en' : '/subscribe' }, 202);
+  // The address is repeated exactly as typed, so a typo can be seen and corrected.
+  const checkInbox = (req: Request, res: Response, lang: Lang, typedEmail: string) =>
+    page(req, res, 'check-inbox', lang, 'pages.checkInbox.title', { formUrl: lang === 'en' ? '/subscribe?lang=en' : '/subscribe', typedEmail }, 202);
 
   const subscribeFromJson = async (req: Request, res: Response) => {
     const input: SubscribeJson = parseInput(jsonSchema, req.body ?? {});
@@ -158,7 +159,19 @@ export function subscriptionHandlers(deps: Deps) {
       const subscriber = await subscriptions.subscriberForToken('manage', token);
       if (!subscriber) throw invalidToken();
       const lang = subscriberLang(req, subscriber);
-      page(req, res, 'preferences', lang, 'pages.preferences.title', await preferencesData(token, subscriber, lang, { saved: req.query.saved === '1' }));
+      // ?add=a,b (the already-subscribed e-mail's link): those sections are ticked, saved only by the visitor.
+      const added = typeof req.query.add === 'string' ? req.query.add.split(',').filter((slug) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)).slice(0, 100) : [];
+      const shown = added.length > 0 ? { ...subscriber, topics: [...new Set([...subscriber.topics, ...added])] } : subscriber;
+      page(req, res, 'preferences', lang, 'pages.preferences.title', await preferencesData(token, shown, lang, { saved: req.query.saved === '1', added: added.length > 0 }));
+    },
+
+    /** GET /preferences/:token/erase: the second step of "delete all my data" — a confirmation page. */
+    async showErase(req: Request, res: Response, token: string) {
+      const subscriber = await subscriptions.subscriberForToken('manage', token);
+      if (!subscriber) throw invalidToken();
+      const lang = subscriberLang(req, subscriber);
+      const suffix = lang === 'en' ? '?lang=en' : '';
+      page(req, res, 'erase-confirm', lang, 'pages.eraseConfirm.title', { eraseAction: `/preferences/${token}/erase${suffix}`, preferencesUrl: `/preferences/${token}${suffix}` });
     },
 
     /** POST /preferences/:token: saves topics and language, then shows the page again (303). */
@@ -186,8 +199,9 @@ export function subscriptionHandlers(deps: Deps) {
       page(req, res, 'unsubscribed', lang, 'pages.unsubscribed.title', { subscribeUrl: lang === 'en' ? '/subscribe?lang=en' : '/subscribe' });
     },
 
-    /** POST /preferences/:token/erase: GDPR erasure. */
+    /** POST /preferences/:token/erase: GDPR erasure, only with confirm=yes from the confirmation page. */
     async erase(req: Request, res: Response, token: string) {
+      if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') return this.showErase(req, res, token);
       const subscriber = await subscriptions.subscriberForToken('manage', token);
       if (!subscriber) throw invalidToken();
       await subscriptions.eraseByToken(token);

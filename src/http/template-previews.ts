@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
+import { emailBrand } from '../brand.ts';
 import type { Config } from '../config.ts';
 import { LANGS, toLang, translate, type Lang } from '../i18n.ts';
 import { EmailRenderer, type EmailData, type EmailName } from '../mail/render.ts';
 import { notFound } from '../errors.ts';
 import type { PageRenderer } from './pages.ts';
 
-const PREVIEWED: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification'];
+const PREVIEWED: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification', 'manage-link'];
 
 /** Sample values for every placeholder of the templates (the fixture article for the notification). */
 function sampleData(config: Config, name: EmailName, lang: Lang): EmailData {
@@ -17,7 +18,6 @@ function sampleData(config: Config, name: EmailName, lang: Lang): EmailData {
   const article = name === 'notification' ? { subject: 'Wizyta Ambasadora Kazachstanu', preheader: summary } : {};
   return {
     ...article,
-    officeName: translate(lang, 'office'),
     topicNames: `${translate(lang, 'topicNames.dla-mediow')}, ${translate(lang, 'topicNames.komunikaty')}`,
     confirmUrl: `${base}/confirm/przyklad-podgladu-preview-token-000000${suffix}`,
     preferencesUrl: `${base}/preferences/przyklad-podgladu-preview-token-00000${suffix}`,
@@ -26,6 +26,8 @@ function sampleData(config: Config, name: EmailName, lang: Lang): EmailData {
     url: 'https://www.duw.pl/pl/dla-mediow/aktualnosc/9109,Wizyta-Ambasadora-Kazachstanu.html',
     publishedAt: '28.04.2024, 01:03',
     source: 'Dolnośląski Urząd Wojewódzki',
+    articleLang: 'pl',
+    multipleTopics: true,
     summary,
   };
 }
@@ -37,7 +39,7 @@ const EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-sr
 export function templatePreviewHandlers(config: Config, pages: PageRenderer) {
   let renderer: Promise<EmailRenderer> | null = null;
   // MJML compilation takes a moment; do it on the first preview, not at every start.
-  const emails = () => (renderer ??= EmailRenderer.create().catch((err: unknown) => {
+  const emails = () => (renderer ??= EmailRenderer.create(emailBrand(config)).catch((err: unknown) => {
     renderer = null;
     throw err;
   }));

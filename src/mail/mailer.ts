@@ -53,7 +53,7 @@ export function dkimOptions(config: Config) {
     keySelector: config.DKIM_SELECTOR,
     privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n'),
     // Both unsubscribe headers must be covered by the signature (RFC 8058 section 4).
-    headerFieldNames: 'from:to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post:list-id',
+    headerFieldNames: 'from:to:reply-to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post:list-id',
   };
 }
 

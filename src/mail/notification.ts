@@ -4,8 +4,9 @@ import type { Recipient, NotificationSender, SendFailure } from '../core/deliver
 import type { Links } from '../core/links.ts';
 import { TOKEN_LENGTH, type TokenSigner } from '../core/tokens.ts';
 import type { VerpAddresses } from '../core/verp.ts';
+import { formatDateTime } from '../format-date.ts';
 import { createVerp, isInboundMailConfigured } from '../inbound/inbound-config.ts';
-import { toLang, translate, type Lang } from '../i18n.ts';
+import { toLang, type Lang } from '../i18n.ts';
 import type { Mailer } from './mailer.ts';
 import {
   encodeHeaderWords,
@@ -67,10 +68,6 @@ export function notificationIdentity(config: Config): NotificationIdentity {
 /** Deterministic Message-ID of a delivery (without angle brackets). */
 export function notificationMessageId(articleId: number, deliveryId: number, idDomain: string): string {
   return `notification-${articleId}-${deliveryId}@${idDomain}`;
-}
-
-function formatDate(date: Date, lang: Lang): string {
-  return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'pl-PL', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Warsaw' }).format(date);
 }
 
 function preheaderOf(article: ArticleRow): string {
@@ -160,8 +157,8 @@ export class NotificationMail implements NotificationSender {
       url: article.url,
       imageUrl: article.image_url,
       source: article.source,
-      publishedAt: formatDate(article.published_at, lang),
-      officeName: translate(lang, 'office'),
+      publishedAt: formatDateTime(article.published_at, lang),
+      articleLang: article.lang,
       preferencesUrl: this.slotUrl('preferences', lang, markers),
       unsubscribeUrl: this.slotUrl('unsubscribe', lang, markers),
     });

@@ -1,5 +1,6 @@
 import type { Links } from '../core/links.ts';
 import type { VerpAddresses } from '../core/verp.ts';
+import type { ManageLinkService } from '../core/manage-link.ts';
 import { hashEmail } from '../core/email-address.ts';
 import * as subscribers from '../db/subscriber-queries.ts';
 import { getSuppression } from '../db/suppression-queries.ts';
@@ -28,7 +29,7 @@ export class TransactionalMail {
     private readonly db: Db,
     private readonly links: Links,
     private readonly renderer: EmailRenderer,
-    private readonly officeName: Record<Lang, string>,
+    private readonly manageLinks: Pick<ManageLinkService, 'resolve'>,
     private readonly idDomain: string,
     private readonly verp: VerpAddresses | null = null,
   ) {}
@@ -36,16 +37,20 @@ export class TransactionalMail {
   /** Builds the message for a job, or says why it is skipped. */
   async compose(job: EmailJob, jobId: string): Promise<Composed> {
     if (job.kind === 'confirm') return this.composeConfirmation(job.consentId, jobId);
+    if (job.kind === 'manage-link') return this.composeManageLink(job.requestId, jobId);
     const subscriber = await subscribers.getSubscriber(this.db, job.subscriberId);
     if (!subscriber) return { skip: 'subscriber erased' };
     if (subscriber.status !== 'active') return { skip: `subscriber is ${subscriber.status}` };
     if (await this.isBlocked(subscriber.email)) return { skip: 'address suppressed' };
     const lang = toLang(subscriber.lang);
     const name = job.kind === 'welcome' ? 'welcome' : 'already-subscribed';
+    // Sections the repeated request asked for and the subscriber does not have: the link pre-ticks them.
+    const added = job.kind === 'already-subscribed' ? (job.topics ?? []).filter((t) => !subscriber.topics.includes(t)) : [];
+    const preferencesUrl = this.links.preferences(subscriber.id, lang, subscriber.token_version);
     const rendered = this.renderer.render(name, lang, {
-      officeName: this.officeName[lang],
       topicNames: await this.topicNames(subscriber.topics, lang),
-      preferencesUrl: this.links.preferences(subscriber.id, lang, subscriber.token_version),
+      newTopicNames: added.length > 0 ? await this.topicNames(added, lang) : '',
+      preferencesUrl: added.length > 0 ? `${preferencesUrl}${preferencesUrl.includes('?') ? '&' : '?'}add=${added.join(',')}` : preferencesUrl,
       unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang, subscriber.token_version),
     });
     return {
@@ -68,9 +73,10 @@ export class TransactionalMail {
     if (await this.isBlocked(consent.email)) return { skip: 'address suppressed' };
     const lang = toLang(consent.lang);
     const subscriber = await subscribers.getSubscriber(this.db, consent.subscriber_id);
+    const topics = consent.requested_topics ?? subscriber?.topics ?? [];
     const rendered = this.renderer.render('confirm', lang, {
-      officeName: this.officeName[lang],
-      topicNames: await this.topicNames(consent.requested_topics ?? subscriber?.topics ?? [], lang),
+      topicNames: await this.topicNames(topics, lang),
+      multipleTopics: topics.length > 1,
       confirmUrl: this.links.confirm(consentId, lang),
     });
     const envelopeFrom = this.envelopeFrom(consent.subscriber_id);
@@ -80,6 +86,29 @@ export class TransactionalMail {
   /** The VERP envelope sender naming the subscriber, when BOUNCE_ADDRESS is set. */
   private envelopeFrom(subscriberId: number): string | undefined {
     return this.verp?.address({ kind: 'transactional', id: subscriberId });
+  }
+
+  /** The management link, to a subscriber of any status; resolving the request claims a slot of the cap. */
+  private async composeManageLink(requestId: number, jobId: string): Promise<Composed> {
+    const decision = await this.manageLinks.resolve(requestId);
+    if ('skip' in decision) return decision;
+    const subscriber = await subscribers.getSubscriber(this.db, decision.send.subscriberId);
+    if (!subscriber) return { skip: 'subscriber erased' };
+    if (await this.isBlocked(subscriber.email)) return { skip: 'address suppressed' };
+    const lang = decision.send.lang;
+    const rendered = this.renderer.render('manage-link', lang, {
+      preferencesUrl: this.links.preferences(subscriber.id, lang, subscriber.token_version),
+      unsubscribeUrl: this.links.unsubscribe(subscriber.id, lang, subscriber.token_version),
+    });
+    return {
+      send: {
+        to: subscriber.email,
+        ...rendered,
+        messageId: `<${jobId}@${this.idDomain}>`,
+        headers: { 'Auto-Submitted': 'auto-generated' },
+        listUnsubscribe: { url: this.links.unsubscribe(subscriber.id, 'pl', subscriber.token_version) },
+      },
+    };
   }
 
   private async isBlocked(email: string): Promise<boolean> {

@@ -113,7 +113,7 @@ async function runPowiadom(sinkPort: number, sink: Awaited<ReturnType<typeof sta
   const res = await fetch(`http://127.0.0.1:${port}/api/articles`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: readFileSync(new URL('../fixtures/wizyta-ambasadora-kazachstanu.json', import.meta.url)).toString().replace('"topics": ["dla-mediow"]', '"topics": ["komunikaty"]'),
+    body: readFileSync(new URL('../fixtures/wizyta-ambasadora-kazachstanu.json', import.meta.url)).toString().replace('"topics": ["dla-mediow"]', '"topics": ["komunikaty"], "force": true'),
   });
   if (res.status !== 202) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
   let stats: SinkStats = { accepted: 0, first: 0, last: 0 };

@@ -1,8 +1,20 @@
 -- name: insert-article
--- Records an article unless its guid exists ($1 guid … $10 notify, $11 fan-out status); returns the new row or nothing.
-INSERT INTO articles (guid, url, title, summary, image_url, lang, source, topics, published_at, notify, fanout_status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10, $11)
-ON CONFLICT (guid) DO NOTHING
+-- Records an article unless its guid or its canonical URL exists ($1 guid … $10 notify, $11 fan-out
+-- status, $12 canonical URL); returns the new row or nothing.
+INSERT INTO articles (guid, url, title, summary, image_url, lang, source, topics, published_at, notify, fanout_status, canonical_url)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12)
+ON CONFLICT DO NOTHING
+RETURNING *;
+
+-- name: get-article-by-identity
+-- The first article with this guid ($1) or this canonical URL ($2).
+SELECT * FROM articles WHERE guid = $1 OR canonical_url = $2 ORDER BY id LIMIT 1;
+
+-- name: force-article-notify
+-- Turns on the notification of an article recorded without one (too old, --no-notify); no row when it
+-- was notified already, so a fan-out never starts twice.
+UPDATE articles SET notify = true, fanout_status = 'pending'
+WHERE id = $1 AND notify = false AND fanout_status = 'skipped'
 RETURNING *;
 
 -- name: get-article-by-guid

@@ -17,6 +17,7 @@ const KRAKOW = {
   BRAND_CONTROLLER_NAME: 'Prezydent Miasta Krakowa',
   BRAND_CONTROLLER_NAME_EN: 'The Mayor of Kraków',
   CONFIRM_TOKEN_TTL_DAYS: '2',
+  SECRET: 'test-secret-0123456789-0123456789-0123456789',
 };
 /** Every trace of the default office: names in both languages, its colours, its domain. */
 const DEFAULT_TRACES = [/Dolnośl/i, /Lower Silesian/i, /Wrocław/i, /0b4f8a/i, /0b2b4a/i, /083a66/i, /duw\b/i];
@@ -125,8 +126,8 @@ describe('the e-mails\' text part', () => {
 
 describe('configuration defaults', () => {
   it('derives MAIL_FROM from the host of PUBLIC_URL', () => {
-    assert.equal(parseConfig({ PUBLIC_URL: 'https://powiadomienia.krakow.example' }).MAIL_FROM, 'Powiadom <powiadom@powiadomienia.krakow.example>');
-    assert.equal(parseConfig({ PUBLIC_URL: 'https://a.example', MAIL_FROM: 'Urząd <u@a.example>' }).MAIL_FROM, 'Urząd <u@a.example>');
+    assert.equal(parseConfig({ SECRET: KRAKOW.SECRET, PUBLIC_URL: 'https://powiadomienia.krakow.example' }).MAIL_FROM, 'Powiadom <powiadom@powiadomienia.krakow.example>');
+    assert.equal(parseConfig({ SECRET: KRAKOW.SECRET, PUBLIC_URL: 'https://a.example', MAIL_FROM: 'Urząd <u@a.example>' }).MAIL_FROM, 'Urząd <u@a.example>');
   });
 });
 

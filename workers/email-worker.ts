@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { QUEUE_NAMES, type EmailJob } from '../src/jobs.ts';
 import { maskEmail } from '../src/log.ts';
-import { classifySmtpError } from '../src/mail/smtp-errors.ts';
+import { classifySmtpError, describeSmtpError } from '../src/mail/smtp-errors.ts';
 import { recordEmailOutcome, type EmailKind } from '../src/metrics.ts';
 import type { WorkerContext } from './context.ts';
 import { willRetry } from './job-metrics.ts';
@@ -27,10 +27,10 @@ export function emailProcessor(ctx: WorkerContext) {
       await ctx.mailer.send(composed.send);
     } catch (err) {
       const failure = classifySmtpError(err);
-      log.warn({ failure, err: (err as Error).message, to: maskEmail(composed.send.to) }, 'e-mail not accepted');
+      log.warn({ failure, err: describeSmtpError(err), to: maskEmail(composed.send.to) }, 'e-mail not accepted');
       const permanent = failure === 'permanent' || failure === 'unknown-user';
       recordEmailOutcome(kind, !permanent && willRetry(job) ? 'retried' : 'failed');
-      if (permanent) throw new UnrecoverableError(`rejected: ${(err as Error).message}`);
+      if (permanent) throw new UnrecoverableError(`rejected: ${describeSmtpError(err)}`);
       throw err;
     }
     recordEmailOutcome(kind, 'sent');

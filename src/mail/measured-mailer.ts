@@ -1,12 +1,15 @@
-import { recordSmtpFailure, timeSmtpSend } from '../metrics.ts';
+import { recordSmtpFailure } from '../metrics.ts';
 import type { Mailer, OutgoingMessage, RawMessage } from './mailer.ts';
 import { classifySmtpError } from './smtp-errors.ts';
 
-/** Wraps a mailer so every send records its SMTP latency and, when refused, the failure's class. */
+/**
+ * Wraps a mailer so every refused send counts its failure's class. Latency is measured by the SMTP mailer
+ * itself: for notifications the SMTP transaction and the wait for a pooled connection apart.
+ */
 export function measuredMailer(inner: Mailer): Mailer {
   const measure = async (send: () => Promise<void>): Promise<void> => {
     try {
-      await timeSmtpSend(send);
+      await send();
     } catch (err) {
       recordSmtpFailure(classifySmtpError(err));
       throw err;
@@ -21,6 +24,8 @@ export function measuredMailer(inner: Mailer): Mailer {
     get from() {
       return inner.from;
     },
+    verify: () => inner.verify(),
+    abortWaiting: (err: unknown) => inner.abortWaiting?.(err),
     close: () => inner.close(),
   };
 }

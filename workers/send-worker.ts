@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import { DeliveryService, type BatchOutcome, type NotificationSender, type SendFailure } from '../src/core/delivery.ts';
 import { QUEUE_NAMES, sendThrottle, type SendJob } from '../src/jobs.ts';
-import type { Logger } from '../src/log.ts';
+import { maskEmail, type Logger } from '../src/log.ts';
 import { configurationHint, describeSmtpError } from '../src/mail/smtp-errors.ts';
 import { recordSmtpStatus } from '../src/mail/smtp-status.ts';
 import { recordEmailOutcome } from '../src/metrics.ts';
@@ -32,6 +32,7 @@ function recordSendOutcome(outcome: Omit<BatchOutcome, 'lastError'>): void {
 
 /** The notification sender; refusals get a clean message, and the last one of each class is kept for the batch's log line. */
 function refusalKeepingSender(ctx: SendContext, last: Map<SendFailure, unknown>): NotificationSender {
+  const log = ctx.log.child({ queue: QUEUE_NAMES.send });
   return {
     async send(article, recipient) {
       try {
@@ -39,6 +40,8 @@ function refusalKeepingSender(ctx: SendContext, last: Map<SendFailure, unknown>)
       } catch (err) {
         const failure = ctx.notifications.classify(err);
         last.set(failure, err);
+        // per message only at debug level: the warning is one line per batch (logRefusals)
+        log.debug({ articleId: article.id, deliveryId: recipient.deliveryId, to: maskEmail(recipient.email), failure, err: describeSmtpError(err) }, 'notification not accepted');
         // every message queued behind this one would get the same answer: fail them now, not one by one
         if (failure === 'configuration' || failure === 'server-unavailable') ctx.mailer.abortWaiting?.(err);
         throw Object.assign(new SmtpRefusal(describeSmtpError(err)), pickSmtpFields(err));

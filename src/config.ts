@@ -45,9 +45,22 @@ const feedList = commaList.transform((entries, ctx): FeedSource[] =>
   }),
 );
 
-const smtpUrl = optionalText.refine((v) => v === undefined || /^smtps?:\/\//.test(v), {
-  message: 'must start with smtp:// or smtps://',
-});
+const smtpUrl = optionalText
+  .refine((v) => v === undefined || /^smtps?:\/\//.test(v), { message: 'must start with smtp:// or smtps://' })
+  .refine((v) => v === undefined || !v.includes('?'), {
+    message: 'takes no query options: use SMTP_TLS_CA_FILE, SMTP_TLS_SERVERNAME, SMTP_REQUIRE_TLS or SMTP_TLS_INSECURE',
+  });
+
+/** A fully qualified host name (at least one dot), never an IP literal: what HELO and a sender's domain must be. */
+export function isFullyQualifiedHost(name: string): boolean {
+  if (/^[\d.]+$/.test(name) || name.includes(':') || name.startsWith('[')) return false;
+  return /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i.test(name);
+}
+
+/** The domain of a From value ("Name <a@b.pl>" or "a@b.pl"), or null when it has none. */
+export function mailFromDomain(from: string): string | null {
+  return /@([^>\s@]+)>?\s*$/.exec(from)?.[1] ?? null;
+}
 
 /** WCAG contrast ratio of a #rrggbb colour against white. */
 export function contrastWithWhite(hex: string): number {
@@ -109,6 +122,20 @@ const envSchema = z.object({
   SMTP_URL: smtpUrl,
   SMTP_POOL_SIZE: positiveInt(8),
   SMTP_TIMEOUT_MS: positiveInt(30000),
+  /** Connections to the SMTP server this worker process may open in all (its sender threads included); docs/smtp.md. */
+  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(2).optional(),
+  /** An idle SMTP connection is closed after this long, so it holds none of the relay's connection slots. */
+  SMTP_IDLE_TIMEOUT_MS: positiveInt(5000),
+  /** The EHLO name; default in production: the host of PUBLIC_URL. */
+  SMTP_HELO_NAME: optionalText.refine((v) => v === undefined || isFullyQualifiedHost(v), { message: 'must be a fully qualified host name, not an IP address' }),
+  /** PEM file of the CA (or certificate) the SMTP server's certificate is checked against. */
+  SMTP_TLS_CA_FILE: optionalText,
+  /** The name the SMTP server's certificate must carry, when SMTP_URL names it otherwise (e.g. an IP). */
+  SMTP_TLS_SERVERNAME: optionalText,
+  /** Refuse to send unless the connection is encrypted (STARTTLS must succeed). */
+  SMTP_REQUIRE_TLS: boolFlag.default(false),
+  /** Labs only: accept any certificate. Never in production. */
+  SMTP_TLS_INSECURE: boolFlag.default(false),
   OUTBOX_DIR: z.string().default('outbox'),
   /** default: Powiadom <powiadom@HOST> with HOST the host of PUBLIC_URL */
   MAIL_FROM: optionalText,
@@ -225,6 +252,22 @@ function safetyProblems(data: Env): string[] {
     if (!data.PUBLIC_URL) problems.push('  PUBLIC_URL: required when NODE_ENV=production');
     else if (!data.PUBLIC_URL.startsWith('https://')) problems.push('  PUBLIC_URL: must be an https:// URL when NODE_ENV=production');
   }
+  if (data.NODE_ENV === 'production') problems.push(...productionMailProblems(data, publicUrl));
+  return problems;
+}
+
+/**
+ * The effective MAIL_FROM (set, or derived from PUBLIC_URL's host) must carry a real domain in production:
+ * relays refuse powiadom@localhost (Postfix reject_non_fqdn_sender).
+ */
+function productionMailProblems(data: Env, publicUrl: string): string[] {
+  const problems: string[] = [];
+  const from = data.MAIL_FROM ?? (URL.canParse(publicUrl) ? `Powiadom <powiadom@${new URL(publicUrl).hostname}>` : '');
+  const domain = mailFromDomain(from);
+  if (!domain || !isFullyQualifiedHost(domain) || /(^|\.)(localhost|local|localdomain)$/i.test(domain)) {
+    problems.push('  MAIL_FROM: must be an address in a real domain when NODE_ENV=production (e.g. Powiadom <powiadomienia@urzad.gov.pl>)');
+  }
+  if (data.SMTP_TLS_INSECURE) problems.push('  SMTP_TLS_INSECURE: not allowed when NODE_ENV=production (set SMTP_TLS_CA_FILE)');
   return problems;
 }
 

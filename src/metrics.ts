@@ -23,14 +23,25 @@ const emails = new Counter({
 });
 const smtpFailures = new Counter({
   name: 'powiadom_smtp_failures_total',
-  help: 'Failed SMTP sends by classification (per process): server-unavailable, transient, unknown-user, permanent',
+  help: 'Failed SMTP sends by classification (per process): server-unavailable, configuration, transient, unknown-user, permanent',
   labelNames: ['failure'] as const,
   registers: [registry],
 });
 const smtpLatency = new Histogram({
   name: 'powiadom_smtp_send_duration_seconds',
-  help: 'Time to hand one message to the SMTP server, successful or not (per process)',
-  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  help: 'The SMTP transaction of one message (MAIL FROM to the reply to the end of DATA), successful or not; transactional e-mail includes its connection (per process)',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+const smtpWait = new Histogram({
+  name: 'powiadom_smtp_connection_wait_seconds',
+  help: 'Time a notification waited for a pooled SMTP connection, opening one included (per process)',
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+const smtpPoolLimitLowered = new Counter({
+  name: 'powiadom_smtp_pool_limit_lowered_total',
+  help: 'Times the SMTP server refused an extra connection and a pool lowered its connection limit (per process)',
   registers: [registry],
 });
 const jobDuration = new Histogram({
@@ -112,6 +123,14 @@ export const scrapeGauges = {
   }),
 };
 
+/** 1 while the workers find the SMTP server in this state (unavailable, configuration), read from Redis at scrape time (global). */
+export const smtpProblem = new Gauge({
+  name: 'powiadom_smtp_problem',
+  help: 'SMTP server state the workers last saw, read from Redis (global): 1 for the current problem (unavailable: down or throttling; configuration: refuses our settings — alert), 0 otherwise',
+  labelNames: ['problem'] as const,
+  registers: [registry],
+});
+
 /** Unix time of the last successful canary send, read from Redis at scrape time (global). */
 export const canaryLastSuccess = new Gauge({
   name: 'powiadom_canary_last_success_timestamp_seconds',
@@ -127,6 +146,16 @@ export function recordEmailOutcome(kind: EmailKind, outcome: EmailOutcome, count
 /** Records the time one SMTP send took, in seconds. */
 export function observeSmtpLatency(seconds: number): void {
   smtpLatency.observe(seconds);
+}
+
+/** Records how long a notification waited for a pooled SMTP connection. */
+export function observeSmtpWait(seconds: number): void {
+  smtpWait.observe(seconds);
+}
+
+/** Counts one lowering of a pool's connection limit by a relay's refusal. */
+export function recordPoolLimitLowered(): void {
+  smtpPoolLimitLowered.inc();
 }
 
 /** Counts a failed SMTP send by its classification (src/mail/smtp-errors.ts). */
@@ -192,7 +221,7 @@ export function setDatabaseGauges(snapshot: DatabaseSnapshot): void {
 /** The metrics of this process in prom-client's JSON form (what a child process hands its parent). */
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
-const globalGaugeNames = new Set<string>([...Object.values(scrapeGauges), canaryLastSuccess].map((gauge) => (gauge as unknown as { name: string }).name));
+const globalGaugeNames = new Set<string>([...Object.values(scrapeGauges), canaryLastSuccess, smtpProblem].map((gauge) => (gauge as unknown as { name: string }).name));
 
 /**
  * This process's own metrics for another process to add to its /metrics: counters, histograms and the

@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 import { emailBrand } from '../src/brand.ts';
 import type { Deps } from '../src/deps.ts';
 import { QueueDeliveryJobs } from '../src/jobs.ts';
-import { createMailer, type Mailer } from '../src/mail/mailer.ts';
+import { connectionShare, createMailer, type Mailer } from '../src/mail/mailer.ts';
 import { measuredMailer } from '../src/mail/measured-mailer.ts';
 import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
 import { EmailRenderer } from '../src/mail/render.ts';
 import { messageIdDomain, TransactionalMail } from '../src/mail/transactional.ts';
 import { createWorkerRedis } from '../src/redis.ts';
+import { senderThreadCount } from './sender-threads.ts';
 
 /** What every worker needs: the shared dependencies plus mail sending and a blocking Redis connection. */
 export interface WorkerContext extends Deps {
@@ -23,12 +24,12 @@ export interface WorkerContext extends Deps {
 }
 
 /** What the send worker needs: a sender thread builds only this. */
-export type SendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'notifications' | 'workerRedis'>;
+export type SendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'notifications' | 'workerRedis' | 'mailer'>;
 
 /** Builds the worker context on top of the shared dependencies; `mailer` may be injected by tests. */
 export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<WorkerContext> {
   const renderer = await EmailRenderer.create(emailBrand(deps.config));
-  const actualMailer = measuredMailer(mailer ?? createMailer(deps.config));
+  const actualMailer = measuredMailer(mailer ?? createMailer(deps.config, connectionShare(deps.config, senderThreadCount(deps.config))));
   const transactional = new TransactionalMail(deps.pool, deps.links, renderer, deps.manageLinks, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
   const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
   const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);

@@ -1,8 +1,8 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { QUEUE_NAMES, type EmailJob } from '../src/jobs.ts';
 import { maskEmail } from '../src/log.ts';
 import { maskedErrorMessage, maskSmtpError } from '../src/mail/mask-addresses.ts';
-import { classifySmtpError } from '../src/mail/smtp-errors.ts';
+import { classifySmtpError, describeSmtpError } from '../src/mail/smtp-errors.ts';
 import { recordEmailOutcome, type EmailKind } from '../src/metrics.ts';
 import type { WorkerContext } from './context.ts';
 import { willRetry } from './job-metrics.ts';
@@ -16,7 +16,7 @@ const METRIC_KIND: Record<EmailJob['kind'], EmailKind> = {
 
 /** Sends one transactional e-mail: reload, re-check, render, send. */
 export function emailProcessor(ctx: WorkerContext) {
-  return async (job: Job<EmailJob>): Promise<string> => {
+  return async (job: Job<EmailJob>, token?: string): Promise<string> => {
     const log = ctx.log.child({ queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1 });
     const composed = await ctx.transactional.compose(job.data, job.id ?? job.name);
     const kind = METRIC_KIND[job.data.kind];
@@ -30,7 +30,13 @@ export function emailProcessor(ctx: WorkerContext) {
     } catch (err) {
       const failure = classifySmtpError(err);
       maskSmtpError(err);
-      log.warn({ failure, err: maskedErrorMessage(err), to: maskEmail(composed.send.to) }, 'e-mail not accepted');
+      log.warn({ failure, err: describeSmtpError(err), to: maskEmail(composed.send.to) }, 'e-mail not accepted');
+      // Our configuration, not the e-mail: wait for the fix without using up the job's attempts.
+      if (failure === 'configuration' && token) {
+        recordEmailOutcome(kind, 'retried');
+        await job.moveToDelayed(Date.now() + ctx.config.SEND_BACKOFF_MS, token);
+        throw new DelayedError();
+      }
       const permanent = failure === 'permanent' || failure === 'unknown-user';
       recordEmailOutcome(kind, !permanent && willRetry(job) ? 'retried' : 'failed');
       if (permanent) throw new UnrecoverableError(`rejected: ${maskedErrorMessage(err)}`);

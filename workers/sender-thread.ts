@@ -4,7 +4,7 @@ import { Links } from '../src/core/links.ts';
 import { TokenSigner } from '../src/core/tokens.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createRoleLogger } from '../src/log.ts';
-import { createMailer } from '../src/mail/mailer.ts';
+import { connectionShare, createMailer } from '../src/mail/mailer.ts';
 import { measuredMailer } from '../src/mail/measured-mailer.ts';
 import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
 import { EmailRenderer, type EmailSources } from '../src/mail/render.ts';
@@ -12,7 +12,7 @@ import { createWorkerRedis } from '../src/redis.ts';
 import { observeWorker } from './job-metrics.ts';
 import { answerMetricsRequests, threadChannel } from '../src/metrics-ipc.ts';
 import { createSendWorker } from './send-worker.ts';
-import { STOP_MESSAGE } from './sender-threads.ts';
+import { senderThreadCount, STOP_MESSAGE } from './sender-threads.ts';
 
 /**
  * A sender thread (started by workers/sender-threads.ts): runs only the send queue's worker, on
@@ -30,9 +30,9 @@ async function main(): Promise<void> {
   const workerRedis = createWorkerRedis(config.REDIS_URL, log);
   const signer = new TokenSigner(config.SECRET);
   const links = new Links(config.PUBLIC_URL, signer, config.CONFIRM_TOKEN_TTL_DAYS * 86_400);
-  const mailer = measuredMailer(createMailer(config));
+  const mailer = measuredMailer(createMailer(config, connectionShare(config, senderThreadCount(config))));
   const notifications = new NotificationMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
-  const worker = createSendWorker({ config, log, pool, notifications, workerRedis });
+  const worker = createSendWorker({ config, log, pool, notifications, workerRedis, mailer });
   observeWorker(worker, log);
   answerMetricsRequests(threadChannel(port));
   port.on('message', (message: unknown) => {

@@ -9,11 +9,14 @@ import { observeWorker } from './job-metrics.ts';
 import { createFeedWorker, keepFeedSchedule, scheduleFeeds } from './feed-worker.ts';
 import { createMaintenanceWorker, keepSchedules, scheduleMaintenance } from './maintenance-worker.ts';
 import { createSendWorker } from './send-worker.ts';
+import { checkSmtpAtStart } from './smtp-check.ts';
 
 /** Running workers and how to stop them. */
 export interface RunningWorkers {
   ctx: WorkerContext;
   workers: Worker[];
+  /** The start-up check of the SMTP connection: true when it worked. */
+  smtpChecked: Promise<boolean>;
   /** Finishes in-flight jobs (no new ones), then closes the mailer and worker connection. */
   close(): Promise<void>;
 }
@@ -35,12 +38,18 @@ export async function startWorkers(
   const stopFeedSchedule = schedules ? keepFeedSchedule(ctx) : () => undefined;
   // the bounce mailbox is read where the schedules run (one poller per deployment is enough; two are safe)
   const poller = schedules ? startImapPoller(ctx) : null;
+  const smtpChecked = checkSmtpAtStart(ctx).catch((err: Error) => {
+    ctx.log.warn({ err: err.message }, 'could not record the SMTP check');
+    return false;
+  });
   return {
     ctx,
     workers,
+    smtpChecked,
     async close() {
       stopSchedules();
       stopFeedSchedule();
+      await smtpChecked;
       await Promise.all([...workers.map((w) => w.close()), poller?.close()]);
       await ctx.mailer.close();
       await ctx.workerRedis.quit().catch(() => ctx.workerRedis.disconnect());

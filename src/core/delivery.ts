@@ -6,7 +6,7 @@ import { upsertSuppression } from '../db/suppression-queries.ts';
 import { hashEmail } from './email-address.ts';
 
 /** How a failed send is to be handled (see src/mail/smtp-errors.ts). */
-export type SendFailure = 'server-unavailable' | 'transient' | 'unknown-user' | 'permanent';
+export type SendFailure = 'server-unavailable' | 'configuration' | 'transient' | 'unknown-user' | 'permanent';
 
 /** A recipient of a notification. */
 export interface Recipient {
@@ -43,6 +43,10 @@ export interface BatchOutcome {
   suppressed: number;
   deferred: number;
   unavailable: boolean;
+  /** set when the server refused our configuration (auth, relaying, sender, TLS): `unavailable` is set too */
+  misconfigured?: boolean;
+  /** refused messages of this batch by failure class, for one log line per batch */
+  refusals?: Partial<Record<SendFailure, number>>;
   lastError?: string;
 }
 
@@ -113,7 +117,10 @@ export class DeliveryService {
       const final = r.failure === 'unknown-user' || r.failure === 'permanent' || (r.failure === 'transient' && lastAttempt);
       if (final) finished.push({ id: r.delivery.id, status: 'failed', reason: r.error ?? r.failure });
       else deferred.push({ id: r.delivery.id, reason: r.error ?? r.failure });
-      if (r.failure === 'server-unavailable') outcome.unavailable = true;
+      // Errors about the server or about our configuration hold every delivery: none is failed for them.
+      if (r.failure === 'server-unavailable' || r.failure === 'configuration') outcome.unavailable = true;
+      if (r.failure === 'configuration') outcome.misconfigured = true;
+      outcome.refusals = { ...outcome.refusals, [r.failure]: (outcome.refusals?.[r.failure] ?? 0) + 1 };
     }
     await deliveries.markSent(this.db, sent);
     await deliveries.markFinished(this.db, finished);

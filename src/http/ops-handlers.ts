@@ -6,7 +6,8 @@ import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds } from '..
 import type { Deps } from '../deps.ts';
 import { notFound } from '../errors.ts';
 import { QueueRetrySendJobs } from '../jobs.ts';
-import { canaryLastSuccess, registry, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
+import { readSmtpStatus } from '../mail/smtp-status.ts';
+import { canaryLastSuccess, registry, smtpProblem, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
 import { bullQueueInspector, readAllQueueStats } from '../queue-stats.ts';
 import { presentStats } from './presenters-ops.ts';
 
@@ -34,16 +35,19 @@ export function opsHandlers(deps: Deps) {
   return {
     /** GET /metrics: Prometheus text format; queue and database gauges are read now. */
     async metrics(_req: Request, res: Response) {
-      const [queues, db, canary] = await Promise.all([readAllQueueStats(deps.queues), snapshot(), readCanarySuccess(deps.redis, deps.config.QUEUE_PREFIX)]);
+      const prefix = deps.config.QUEUE_PREFIX;
+      const [queues, db, canary, smtp] = await Promise.all([readAllQueueStats(deps.queues), snapshot(), readCanarySuccess(deps.redis, prefix), readSmtpStatus(deps.redis, prefix)]);
       setQueueGauges(queues);
       setDatabaseGauges(db);
       if (canary) canaryLastSuccess.set(canary.getTime() / 1000);
+      for (const problem of ['unavailable', 'configuration'] as const) smtpProblem.set({ problem }, smtp?.state === problem ? 1 : 0);
       res.type(registry.contentType).send(await renderMetrics());
     },
 
-    /** GET /api/stats */
+    /** GET /api/stats, with the SMTP server's state as the workers last saw it */
     async stats(_req: Request, res: Response) {
-      res.json(presentStats(await collectStats(deps.pool, bullQueueInspector(deps.queues))));
+      const [stats, smtp] = await Promise.all([collectStats(deps.pool, bullQueueInspector(deps.queues)), readSmtpStatus(deps.redis, deps.config.QUEUE_PREFIX)]);
+      res.json({ ...presentStats(stats), smtp: smtp ?? { state: 'unknown' } });
     },
 
     /** POST /api/articles/:id/retry: failed deliveries (never suppressed ones) back to pending, send jobs enqueued. */

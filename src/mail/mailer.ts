@@ -2,8 +2,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter, type TransportOptions } from 'nodemailer';
 import type { Config } from '../config.ts';
+import { observeSmtpLatency, observeSmtpWait, recordPoolLimitLowered, timeSmtpSend } from '../metrics.ts';
 import { FilledMessage } from './mime-template.ts';
 import { RawSmtpPool } from './raw-smtp-pool.ts';
+import { smtpOptions, type SmtpOptions } from './smtp-options.ts';
 
 /** One message to one recipient. */
 export interface OutgoingMessage {
@@ -42,7 +44,31 @@ export interface Mailer {
   readonly destination: string;
   /** The From address used for every message. */
   readonly from: string;
+  /** Opens a fresh connection (EHLO, STARTTLS, AUTH) and closes it; rejects with the reason it could not. */
+  verify(): Promise<void>;
+  /** Fails the notifications waiting for a connection with `err` and retires the open ones (see RawSmtpPool.abort). */
+  abortWaiting?(err: unknown): void;
   close(): Promise<void>;
+}
+
+/** How a process's SMTP connections are shared out (see connectionShare). */
+export interface ConnectionShare {
+  /** connections of this process's (or thread's) notification pool */
+  notifications: number;
+  /** connections of the transactional transport: confirmations and links never wait behind a fan-out */
+  transactional: number;
+}
+
+/**
+ * Splits SMTP_MAX_CONNECTIONS of one worker process: one connection kept for transactional e-mail, the
+ * rest shared by the notification pools of the process and its `senderThreads` threads. Without
+ * SMTP_MAX_CONNECTIONS every pool has SMTP_POOL_SIZE connections.
+ */
+export function connectionShare(config: Pick<Config, 'SMTP_MAX_CONNECTIONS' | 'SMTP_POOL_SIZE'>, senderThreads: number): ConnectionShare {
+  const max = config.SMTP_MAX_CONNECTIONS;
+  if (!max) return { notifications: config.SMTP_POOL_SIZE, transactional: config.SMTP_POOL_SIZE };
+  const pools = senderThreads + 1;
+  return { notifications: Math.max(1, Math.floor((max - 1) / pools)), transactional: 1 };
 }
 
 /** Builds nodemailer's DKIM options when all three DKIM variables are set. */
@@ -83,33 +109,40 @@ class SmtpMailer implements Mailer {
   constructor(
     readonly from: string,
     private readonly replyTo: string | undefined,
-    smtpUrl: string,
-    poolSize: number,
-    timeoutMs: number,
+    smtp: SmtpOptions,
+    share: ConnectionShare,
+    idleTimeoutMs: number,
     dkim: ReturnType<typeof dkimOptions>,
   ) {
-    const url = new URL(smtpUrl);
-    this.destination = `${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
+    this.destination = `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.host}:${smtp.port}`;
+    // One connection configuration for both paths: TLS trust, STARTTLS policy, AUTH and HELO never disagree.
     this.transport = nodemailer.createTransport({
-      url: smtpUrl,
+      ...smtp,
       pool: true,
-      maxConnections: poolSize,
+      maxConnections: share.transactional,
       maxMessages: Infinity,
-      connectionTimeout: Math.min(10_000, timeoutMs),
-      greetingTimeout: Math.min(10_000, timeoutMs),
-      socketTimeout: timeoutMs,
+      idleTimeout: idleTimeoutMs,
       dkim,
     } as TransportOptions);
-    this.rawPool = dkim ? null : new RawSmtpPool(url, poolSize, timeoutMs);
+    const poolOptions = { idleTimeoutMs, onWait: observeSmtpWait, onTransaction: observeSmtpLatency, onLimitLowered: recordPoolLimitLowered };
+    this.rawPool = dkim ? null : new RawSmtpPool(smtp, share.notifications, smtp.socketTimeout, poolOptions);
+  }
+
+  async verify(): Promise<void> {
+    await this.transport.verify();
+  }
+
+  abortWaiting(err: unknown): void {
+    this.rawPool?.abort(err);
   }
 
   async send(message: OutgoingMessage): Promise<void> {
-    await this.transport.sendMail(toMailOptions(this.from, this.replyTo, message));
+    await timeSmtpSend(() => this.transport.sendMail(toMailOptions(this.from, this.replyTo, message)));
   }
 
   async sendRaw(message: RawMessage): Promise<void> {
     if (this.rawPool) await this.rawPool.send(message.from, message.to, message.raw);
-    else await this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: rawBytes(message.raw) });
+    else await timeSmtpSend(() => this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: rawBytes(message.raw) }));
   }
 
   async close(): Promise<void> {
@@ -142,6 +175,8 @@ class OutboxMailer implements Mailer {
     await this.write(id, raw);
   }
 
+  async verify(): Promise<void> {}
+
   async close(): Promise<void> {
     this.composer.close();
   }
@@ -153,9 +188,12 @@ class OutboxMailer implements Mailer {
   }
 }
 
-/** SMTP (pooled) when SMTP_URL is set, else the local outbox folder. */
-export function createMailer(config: Config): Mailer {
+/** SMTP (pooled) when SMTP_URL is set, else the local outbox folder; `share` from connectionShare. */
+export function createMailer(config: Config, share: ConnectionShare = connectionShare(config, 0)): Mailer {
   const dkim = dkimOptions(config);
-  if (config.SMTP_URL) return new SmtpMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, config.SMTP_URL, config.SMTP_POOL_SIZE, config.SMTP_TIMEOUT_MS, dkim);
+  if (config.SMTP_URL) {
+    const smtp = smtpOptions({ ...config, SMTP_URL: config.SMTP_URL });
+    return new SmtpMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, smtp, share, config.SMTP_IDLE_TIMEOUT_MS, dkim);
+  }
   return new OutboxMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, path.resolve(config.OUTBOX_DIR), dkim);
 }

@@ -47,6 +47,7 @@ function startApi(port: number, databaseUrl: string, prefix: string): ChildProce
     QUEUE_PREFIX: prefix,
     SECRET: randomBytes(24).toString('hex'),
     SMTP_URL: 'smtp://127.0.0.1:2525',
+    MAIL_FROM: 'Powiadom <powiadomienia@duw.example>',
     SUBSCRIBE_LIMIT_PER_IP: '100000000',
     API_PROCESSES: String(API_PROCESSES),
     LOG_LEVEL: process.env.LOADTEST_LOG_LEVEL ?? 'info',

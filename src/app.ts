@@ -2,9 +2,9 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
+import { consoleRouter, legacyAdminAuth } from './console/router.ts';
 import { altchaStatic } from './http/altcha.ts';
 import { devOutboxHandler } from './http/dev-outbox.ts';
-import { requireBasicAdmin } from './http/auth.ts';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware.ts';
 import { httpMetrics } from './http/http-metrics.ts';
 import { dashboardSecurityHeaders, queueDashboard, QUEUE_DASHBOARD_PATH } from './http/queue-dashboard.ts';
@@ -63,12 +63,13 @@ export function createApp(deps: Deps): Express {
   // Bull Board is a sub-application with its own routes; it sits outside the route table and is the one
   // place with a relaxed CSP (its page needs inline styles). Everything after it keeps the strict headers.
   const https = deps.config.PUBLIC_URL.startsWith('https:');
-  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures), queueDashboard(deps.queues));
+  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), ...legacyAdminAuth(deps, 'operator'), queueDashboard(deps.queues));
   app.use(securityHeaders(deps.config.ALLOWED_ORIGINS, deps.config.PUBLIC_URL.startsWith('https:')));
   app.use(CORS_PATHS, publicApiCors(deps.config.ALLOWED_ORIGINS));
   app.use('/static/altcha', altchaStatic());
   app.use('/static', express.static(`${TEMPLATES_DIR}static`, { maxAge: '1h', fallthrough: true }));
   app.get('/', (req, res) => res.redirect(302, `/subscribe${req.query.lang === 'en' ? '?lang=en' : ''}`));
+  app.use('/admin', consoleRouter(deps));
   const router = express.Router();
   mountRoutes(router, routes(deps));
   app.use(router);

@@ -2,7 +2,9 @@ import express from 'express';
 import type { Deps } from './deps.ts';
 import { adminHandlers } from './http/admin-handlers.ts';
 import { articleHandlers } from './http/article-handlers.ts';
+import { auditedAdminApi } from './console/api-audit.ts';
 import { legacyAdminAuth } from './console/router.ts';
+import { AuditLog } from './core/audit.ts';
 import { requireBearer } from './http/auth.ts';
 import { demoHandlers, isDemoEnabled } from './http/demo-handlers.ts';
 import { healthHandlers } from './http/health-handlers.ts';
@@ -40,7 +42,7 @@ export const bodies = {
 
 /** The one flat route table of the HTTP API and pages. */
 export function routes(deps: Deps): RouteSpec[] {
-  const admin = requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures);
+  const admin = auditedAdminApi(requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures), new AuditLog(deps.pool), deps.log);
   const subs = subscriptionHandlers(deps);
   const adm = adminHandlers(deps);
   const health = healthHandlers(deps);

@@ -142,3 +142,25 @@ describe('break-glass ADMIN_TOKEN and the audit log', () => {
     await viewer.get('/admin/queues').expect(403);
   });
 });
+
+describe('admin-API calls in the audit log', () => {
+  it('records every successful admin-API change as "admin token", never an address; reads are not recorded', async () => {
+    const bearer = `Bearer ${ADMIN_TOKEN}`;
+    await h.http.post('/api/topics').set('Authorization', bearer).send({ slug: 'przetargi', name: 'Przetargi' }).expect(201);
+    await h.http.post('/api/suppressions').set('Authorization', bearer).send({ email: 'skarga@example.pl', reason: 'complaint' }).expect((r) => assert.ok(r.status < 300));
+    await h.http.delete('/api/suppressions/skarga@example.pl').set('Authorization', bearer).expect((r) => assert.ok(r.status < 300));
+    await h.http.get('/api/topics').set('Authorization', bearer).expect(200);
+    await h.http.post('/api/topics').set('Authorization', bearer).send({ slug: 'Bad Slug' }).expect(400);
+    const { eventually } = await import('./helpers/harness.ts');
+    const rows = await eventually(async () => {
+      const r = (await h.db.pool.query<{ actor: string; action: string; object_id: string }>(`SELECT actor, action, object_id FROM audit_log WHERE action LIKE 'api %' ORDER BY id`)).rows;
+      return r.length >= 3 ? r : null;
+    }, 60_000, 'three audit entries');
+    assert.deepEqual(rows.map((r) => [r.actor, r.action]), [
+      ['admin token', 'api POST /api/topics'],
+      ['admin token', 'api POST /api/suppressions'],
+      ['admin token', 'api DELETE /api/suppressions/:email'],
+    ]);
+    assert.ok(rows.every((r) => !r.object_id.includes('@')), 'no address in the log');
+  });
+});

@@ -79,15 +79,17 @@ export function requireRole(needed: Role): RequestHandler {
 }
 
 /**
- * The request comes from a page of this service: Origin equals PUBLIC_URL's origin; without an Origin
- * header, Sec-Fetch-Site must be same-origin or none; a client that sends neither (curl) is let through
- * to the CSRF token check.
+ * The request comes from a page of this service: Origin equals PUBLIC_URL's origin. Under our
+ * `Referrer-Policy: no-referrer` browsers send `Origin: null` for form posts, so then (and without an
+ * Origin) Sec-Fetch-Site must be same-origin or none. A client that sends neither header (curl) is let
+ * through to the CSRF token check; `Origin: null` without Sec-Fetch-Site is refused.
  */
 export function isSameOrigin(req: Request, publicUrl: string): boolean {
   const origin = req.headers.origin;
-  if (origin !== undefined) return origin === new URL(publicUrl).origin;
+  if (origin !== undefined && origin !== 'null') return origin === new URL(publicUrl).origin;
   const site = req.headers['sec-fetch-site'];
-  return site === undefined || site === 'same-origin' || site === 'none';
+  if (site === undefined) return origin === undefined;
+  return site === 'same-origin' || site === 'none';
 }
 
 /** Every state-changing console request: same origin and the session's CSRF token in the form's `_csrf`. */

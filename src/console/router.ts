@@ -7,7 +7,9 @@ import { requestLog } from '../http/request-log.ts';
 import { mountRoutes, route, type RouteSpec } from '../http/route.ts';
 import { authenticate, requireCsrf, requireRole } from './auth.ts';
 import { consoleLang, createConsoleContext, sendPage, type ConsoleContext } from './context.ts';
+import { articleRoutes } from './articles.ts';
 import { signInHandlers } from './sign-in.ts';
+import { subscriberRoutes } from './subscribers.ts';
 import { consolePageRoutes } from './pages.ts';
 import { cookieNames } from './session-cookie.ts';
 
@@ -59,7 +61,7 @@ export function consoleRouter(deps: Deps): Router {
   const ctx = createConsoleContext(deps);
   const g = guards(ctx);
   const router = express.Router();
-  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g)]);
+  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g)]);
   router.use(consoleErrors(ctx));
   return router;
 }

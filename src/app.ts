@@ -2,6 +2,7 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
+import { withoutThirdPartyFonts } from './console/bull-board-page.ts';
 import { consoleRouter, legacyAdminAuth } from './console/router.ts';
 import { altchaStatic } from './http/altcha.ts';
 import { devOutboxHandler } from './http/dev-outbox.ts';
@@ -63,7 +64,7 @@ export function createApp(deps: Deps): Express {
   // Bull Board is a sub-application with its own routes; it sits outside the route table and is the one
   // place with a relaxed CSP (its page needs inline styles). Everything after it keeps the strict headers.
   const https = deps.config.PUBLIC_URL.startsWith('https:');
-  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), ...legacyAdminAuth(deps, 'operator'), queueDashboard(deps.queues));
+  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), ...legacyAdminAuth(deps, 'operator'), withoutThirdPartyFonts(), queueDashboard(deps.queues));
   app.use(securityHeaders(deps.config.ALLOWED_ORIGINS, deps.config.PUBLIC_URL.startsWith('https:')));
   app.use(CORS_PATHS, publicApiCors(deps.config.ALLOWED_ORIGINS));
   app.use('/static/altcha', altchaStatic());

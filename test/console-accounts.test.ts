@@ -136,7 +136,9 @@ describe('break-glass ADMIN_TOKEN and the audit log', () => {
 
   it('keeps Bull Board and the template previews behind the same sign-in', async () => {
     await h.http.get('/admin/queues').expect(401);
-    await h.http.get('/admin/queues').set('Authorization', basic).expect(200);
+    const board = await h.http.get('/admin/queues').set('Authorization', basic).expect(200);
+    assert.doesNotMatch(board.text, /fonts\.(googleapis|gstatic)\.com/);
+    assert.doesNotMatch(String(board.headers['content-security-policy']), /https:/, 'nothing from third parties');
     const viewer = await signedInAgent(h, await createOperator(h, 'podglad@duw.example', 'viewer'));
     await viewer.get('/admin/templates').expect(200);
     await viewer.get('/admin/queues').expect(403);

@@ -69,7 +69,7 @@ function articleHandlers(ctx: ConsoleContext) {
       if (!article) throw notFound('Article');
       const [counts, failures, paused] = await Promise.all([articles.deliveryCounts(id), listArticleFailures(pool, id), queues.send.isPaused()]);
       const groups = failures.map((f) => ({ reason: maskAddresses(f.reason), count: f.count, examples: (f.emails ?? []).map(maskEmail) }));
-      sendPage(ctx, req, res, 'article', { title: 'article.title', nav: 'articles' }, { article, counts, groups, paused });
+      sendPage(ctx, req, res, 'article', { title: 'article.title', nav: 'articles' }, { article, counts, groups, paused, pauseAction: paused ? '/resume' : '/pause' });
     },
 
     /** Sends the failed deliveries again (suppressed ones stay). */

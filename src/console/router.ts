@@ -8,7 +8,9 @@ import { mountRoutes, route, type RouteSpec } from '../http/route.ts';
 import { authenticate, requireCsrf, requireRole } from './auth.ts';
 import { consoleLang, createConsoleContext, sendPage, type ConsoleContext } from './context.ts';
 import { articleRoutes } from './articles.ts';
+import { sectionRoutes } from './sections.ts';
 import { signInHandlers } from './sign-in.ts';
+import { suppressionRoutes } from './suppressions.ts';
 import { subscriberRoutes } from './subscribers.ts';
 import { consolePageRoutes } from './pages.ts';
 import { cookieNames } from './session-cookie.ts';
@@ -61,7 +63,7 @@ export function consoleRouter(deps: Deps): Router {
   const ctx = createConsoleContext(deps);
   const g = guards(ctx);
   const router = express.Router();
-  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g)]);
+  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g), ...sectionRoutes(ctx, g), ...suppressionRoutes(ctx, g)]);
   router.use(consoleErrors(ctx));
   return router;
 }

@@ -11,6 +11,7 @@ export const BROKEN = 'nie.istnieje@example.pl';
 /** An operator and a viewer of the seeded console. */
 export const OPERATOR = { email: 'anna.nowak@duw.example', password: 'zielony-most-nad-odra' };
 export const VIEWER = { email: 'piotr.podglad@duw.example', password: 'ciche-jezioro-o-zmierzchu' };
+export const ADMIN = { email: 'kierownik@duw.example', password: 'stary-ratusz-pod-sniegiem' };
 
 /** A running Powiadom on a real port with Chromium, three subscribers, one sent article (one failure) and two operators. */
 export interface ConsoleWorld {
@@ -43,6 +44,7 @@ export async function startConsoleWorld(label: string, options: { deliver: boole
   }
   await createOperator(h, OPERATOR.email, 'operator', OPERATOR.password);
   await createOperator(h, VIEWER.email, 'viewer', VIEWER.password);
+  await createOperator(h, ADMIN.email, 'admin', ADMIN.password);
   const browser = await launchChromium();
   return {
     h,

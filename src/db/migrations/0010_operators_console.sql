@@ -64,3 +64,10 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+-- Sections managed from the console: an English name and a description, an order, and archiving
+-- (hidden from the subscription form, subscriptions kept) instead of deleting every subscription.
+ALTER TABLE topics ADD COLUMN name_en text CHECK (length(name_en) BETWEEN 1 AND 200);
+ALTER TABLE topics ADD COLUMN description text CHECK (length(description) <= 1000);
+ALTER TABLE topics ADD COLUMN position integer;
+ALTER TABLE topics ADD COLUMN archived_at timestamptz;

@@ -16,3 +16,31 @@ WHERE d.article_id = $1 AND d.status = 'failed'
 GROUP BY coalesce(d.last_error, '')
 ORDER BY count(*) DESC
 LIMIT 50;
+
+-- name: list-sections
+-- Every section with its subscriber counts, in the operators' order (archived ones last).
+SELECT t.slug, t.name, t.name_en, t.description, t.position, t.archived_at,
+       (SELECT count(*) FROM subscriber_topics st JOIN subscribers s ON s.id = st.subscriber_id
+        WHERE st.topic_slug = t.slug AND s.status = 'active') AS active
+FROM topics t
+ORDER BY t.archived_at IS NOT NULL, t.position NULLS LAST, t.name COLLATE "C", t.slug;
+
+-- name: insert-section
+-- Adds a section at the end of the order; 23505 when the slug exists.
+INSERT INTO topics (slug, name, name_en, description, position)
+VALUES ($1, $2, $3, $4, (SELECT coalesce(max(position), 0) + 1 FROM topics))
+RETURNING slug;
+
+-- name: update-section
+-- Renames a section (Polish and English name, description); nothing when unknown.
+UPDATE topics SET name = $2, name_en = $3, description = $4 WHERE slug = $1 RETURNING slug;
+
+-- name: set-section-archived
+-- Archives (hides from the form, keeps subscriptions) or restores a section.
+UPDATE topics SET archived_at = CASE WHEN $2::boolean THEN coalesce(archived_at, now()) END WHERE slug = $1 RETURNING slug;
+
+-- name: reorder-sections
+-- Sets every section's position from the order of slugs in $1 (text[]); sections not named keep theirs.
+UPDATE topics t SET position = o.ordinality
+FROM unnest($1::text[]) WITH ORDINALITY AS o(slug, ordinality)
+WHERE t.slug = o.slug;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { collectStats } from '../core/stats.ts';
+import { DELIVERY_STATUSES, SUBSCRIBER_STATUSES, withAllStatuses, type QueueInspector } from '../core/stats.ts';
+import type { Db } from '../db/pool.ts';
+import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds, listRecentArticlesProgress } from '../db/stats-queries.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { bullQueueInspector } from '../queue-stats.ts';
 import { sendPage, type ConsoleContext } from './context.ts';
@@ -14,6 +16,26 @@ const auditQuery = z.object({
 
 const AUDIT_PAGE = 50;
 
+/** What the overview shows: collectStats without the per-section counts (those are on /admin/topics). */
+async function collectOverview(db: Db, queues: QueueInspector, now = new Date()) {
+  const since = (days: number) => new Date(now.getTime() - days * 86_400_000);
+  const [byStatus, last24h, last7d, queueStats, feeds, articles] = await Promise.all([
+    countSubscribersByStatus(db),
+    countDeliveriesByStatus(db, since(1)),
+    countDeliveriesByStatus(db, since(7)),
+    queues.readAll(),
+    listFeeds(db),
+    listRecentArticlesProgress(db, 5),
+  ]);
+  return {
+    subscribers: { byStatus: withAllStatuses(byStatus, SUBSCRIBER_STATUSES) },
+    deliveries: { last24h: withAllStatuses(last24h, DELIVERY_STATUSES), last7d: withAllStatuses(last7d, DELIVERY_STATUSES) },
+    queues: queueStats,
+    feeds,
+    articles,
+  };
+}
+
 /** GET /admin (overview) and /admin/audit. */
 export function consolePageRoutes(ctx: ConsoleContext, g: ConsoleGuards): RouteSpec[] {
   const inspector = bullQueueInspector(ctx.deps.queues);
@@ -23,7 +45,7 @@ export function consolePageRoutes(ctx: ConsoleContext, g: ConsoleGuards): RouteS
       path: '/',
       before: g.read,
       handler: async (_i, req, res) => {
-        const stats = await collectStats(ctx.deps.pool, inspector);
+        const stats = await collectOverview(ctx.deps.pool, inspector);
         const articles = stats.articles.map((a) => ({ ...a, done: a.sent + a.failed + a.suppressed }));
         sendPage(ctx, req, res, 'overview', { title: 'overview.title', nav: 'overview' }, { stats, articles, grafanaUrl: ctx.deps.config.GRAFANA_URL });
       },

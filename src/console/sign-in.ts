@@ -71,6 +71,7 @@ export function signInHandlers(ctx: ConsoleContext) {
       setCookie(res, ctx.cookies, ctx.cookies.session, await ctx.operators.startSession(operator.id, req.get('user-agent') ?? null));
       clearCookie(res, ctx.cookies, ctx.cookies.signIn);
       await ctx.audit.record({ label: operator.email, operatorId: operator.id, role: operator.role }, 'sign-in', { type: 'operator', id: operator.id });
+      await ctx.operators.purgeStaleSessions();
       res.redirect(303, safeNext((req.body as { next?: unknown }).next) ?? consoleHref('/admin', consoleLang(req)));
     },
 

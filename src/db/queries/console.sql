@@ -19,10 +19,13 @@ LIMIT 50;
 
 -- name: list-sections
 -- Every section with its subscriber counts, in the operators' order (archived ones last).
-SELECT t.slug, t.name, t.name_en, t.description, t.position, t.archived_at,
-       (SELECT count(*) FROM subscriber_topics st JOIN subscribers s ON s.id = st.subscriber_id
-        WHERE st.topic_slug = t.slug AND s.status = 'active') AS active
-FROM topics t
+WITH active AS (
+  SELECT st.topic_slug, count(*) AS n
+  FROM subscriber_topics st JOIN subscribers s ON s.id = st.subscriber_id AND s.status = 'active'
+  GROUP BY st.topic_slug
+)
+SELECT t.slug, t.name, t.name_en, t.description, t.position, t.archived_at, coalesce(a.n, 0) AS active
+FROM topics t LEFT JOIN active a ON a.topic_slug = t.slug
 ORDER BY t.archived_at IS NOT NULL, t.position NULLS LAST, t.name COLLATE "C", t.slug;
 
 -- name: insert-section

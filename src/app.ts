@@ -2,9 +2,10 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
+import { withoutThirdPartyFonts } from './console/bull-board-page.ts';
+import { consoleRouter, legacyAdminAuth } from './console/router.ts';
 import { altchaStatic } from './http/altcha.ts';
 import { devOutboxHandler } from './http/dev-outbox.ts';
-import { requireBasicAdmin } from './http/auth.ts';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware.ts';
 import { framingOrigins } from './http/framing.ts';
 import { httpMetrics } from './http/http-metrics.ts';
@@ -69,7 +70,7 @@ export function createApp(deps: Deps): Express {
   // place with a relaxed CSP (its page needs inline styles). Everything after it keeps the strict headers.
   const https = deps.config.PUBLIC_URL.startsWith('https:');
   app.use('/admin', requireSameOrigin(deps.config.PUBLIC_URL));
-  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures), queueDashboard(deps.queues));
+  app.use(QUEUE_DASHBOARD_PATH, dashboardSecurityHeaders(https), ...legacyAdminAuth(deps, 'operator'), withoutThirdPartyFonts(), queueDashboard(deps.queues));
   const framing = framingOrigins(deps.config);
   deps.log.info({ framingOrigins: ["'self'", ...framing] }, 'origins that may frame the form (CSP frame-ancestors)');
   app.use(securityHeaders(framing, deps.config.PUBLIC_URL.startsWith('https:')));
@@ -78,6 +79,7 @@ export function createApp(deps: Deps): Express {
   app.use('/static', express.static(`${TEMPLATES_DIR}static`, { maxAge: '1h', fallthrough: true }));
   app.get('/', (req, res) => res.redirect(302, `/subscribe${req.query.lang === 'en' ? '?lang=en' : ''}`));
   app.use(TOKEN_PAGE_PATHS, tokenPageHeaders);
+  app.use('/admin', consoleRouter(deps));
   const router = express.Router();
   mountRoutes(router, routes(deps));
   app.use(router);

@@ -186,6 +186,10 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   CANARY_EMAIL: optionalText,
   CANARY_INTERVAL_MS: positiveInt(3_600_000),
+  // Operators' console (docs/console.md): session idle and absolute timeouts, optional Grafana link.
+  CONSOLE_IDLE_MINUTES: positiveInt(30),
+  CONSOLE_SESSION_HOURS: positiveInt(12),
+  GRAFANA_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s"<>]+$/.test(v), { message: 'must be an http(s) URL' }),
   BRAND_OFFICE_NAME: optionalText,
   BRAND_LOGO_URL: optionalText.refine((v) => v === undefined || /^(https:\/\/|\/)[^\s"<>]*$/.test(v), {
     message: 'must be an https:// URL or a path starting with /',

@@ -2,7 +2,10 @@ import express from 'express';
 import type { Deps } from './deps.ts';
 import { adminHandlers } from './http/admin-handlers.ts';
 import { articleHandlers } from './http/article-handlers.ts';
-import { requireBasicAdmin, requireBearer } from './http/auth.ts';
+import { auditedAdminApi } from './console/api-audit.ts';
+import { legacyAdminAuth } from './console/router.ts';
+import { AuditLog } from './core/audit.ts';
+import { requireBearer } from './http/auth.ts';
 import { demoHandlers, isDemoEnabled } from './http/demo-handlers.ts';
 import { healthHandlers } from './http/health-handlers.ts';
 import { opsHandlers } from './http/ops-handlers.ts';
@@ -45,7 +48,7 @@ export const bodies = {
 
 /** The one flat route table of the HTTP API and pages. */
 export function routes(deps: Deps): RouteSpec[] {
-  const admin = requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures);
+  const admin = auditedAdminApi(requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures), new AuditLog(deps.pool), deps.log);
   const subs = subscriptionHandlers(deps);
   const adm = adminHandlers(deps);
   const health = healthHandlers(deps);
@@ -60,7 +63,7 @@ export function routes(deps: Deps): RouteSpec[] {
   const assets = staticHandlers(defaultBrand(deps.config));
   const demo = demoHandlers(deps.config, deps.pages);
   const previews = templatePreviewHandlers(deps.config, deps.pages);
-  const adminPage = requireBasicAdmin(deps.config.ADMIN_TOKEN, deps.limiters.adminFailures);
+  const adminPage = legacyAdminAuth(deps, 'viewer');
 
   return [
     route({ method: 'get', path: '/healthz', handler: (_i, req, res) => health.live(req, res) }),
@@ -96,8 +99,8 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'get', path: '/embed.css', handler: (_i, req, res) => assets.embedStyles(req, res) }),
     route({ method: 'get', path: '/theme.css', handler: (_i, req, res) => assets.theme(req, res) }),
     ...(isDemoEnabled(deps.config) ? [route({ method: 'get', path: '/demo', ...page, handler: (_i, req, res) => demo.show(req, res) })] : []),
-    route({ method: 'get', path: '/admin/templates', ...page, before: [adminPage], handler: (_i, req, res) => previews.index(req, res) }),
-    route({ method: 'get', path: '/admin/templates/:name/:lang', ...page, before: [adminPage], handler: (_i, req, res) => previews.html(req, res) }),
+    route({ method: 'get', path: '/admin/templates', ...page, before: adminPage, handler: (_i, req, res) => previews.index(req, res) }),
+    route({ method: 'get', path: '/admin/templates/:name/:lang', ...page, before: adminPage, handler: (_i, req, res) => previews.html(req, res) }),
 
     route({ method: 'get', path: '/api/subscribers', before: [admin], query: subscriberSearchQuery, handler: (i, req, res) => adm.findSubscribers(req, res, i.query.email) }),
     route({ method: 'delete', path: '/api/subscribers/:id', before: [admin], params: idParams, handler: (i, req, res) => adm.eraseSubscriber(req, res, i.params.id) }),

@@ -4,6 +4,7 @@ import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
+import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator } from './operators.ts';
 import { runPublish } from './publish.ts';
 import { runRetry } from './retry.ts';
 import { runStatus } from './status.ts';
@@ -84,6 +85,19 @@ function buildProgram(): Command {
     .option('-n, --note <text>', 'a note for other operators')
     .action(act((deps, email: string, options: { reason: string; note?: string }) => runAdd(deps, email, options)));
   suppressions.command('remove <emailOrHash>').description('lift a suppression; exit 1 when there is none').action(act((deps, key: string) => runRemove(deps, key)));
+
+  const operators = program.command('operators').description('named accounts of the operators\' console (/admin)');
+  operators
+    .command('add <email>')
+    .description('add an account; prints a one-time link (24 h) where its owner sets a password')
+    .addOption(new Option('-r, --role <role>', 'viewer (read only), operator (acts on subscribers and articles), admin (also sections and accounts)').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
+    .action((email: string, options: { role: string }) => {
+      const role = checkAddArguments(email, options.role);
+      return act((deps) => runAddOperator(deps, email, role))();
+    });
+  operators.command('list').description('every account with its role and state').action(act((deps) => runListOperators(deps)));
+  operators.command('disable <email>').description('disable an account; its sessions end at once').action(act((deps, email: string) => runDisableOperator(deps, email)));
+  operators.command('reset <email>').description('a new one-time link to set the password (forgotten password)').action(act((deps, email: string) => runResetOperator(deps, email)));
 
   program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
   return program;

@@ -7,6 +7,10 @@ const sql = loadNamedQueries('topics', ['list-topics', 'insert-topic', 'delete-t
 export interface Topic {
   slug: string;
   name: string;
+  /** English name set in the console; null: the texts' name, else the Polish one */
+  name_en?: string | null;
+  /** set when archived in the console: hidden from the subscription form */
+  archived_at?: Date | null;
 }
 
 /** Every topic. */

@@ -17,6 +17,8 @@ export function requireSameOrigin(publicUrl: string): RequestHandler {
     const site = req.get('sec-fetch-site');
     if (site !== undefined && site !== 'same-origin') return next(forbidden());
     const origin = req.get('origin');
+    // Under Referrer-Policy: no-referrer browsers send "Origin: null" on same-origin form posts; Sec-Fetch-Site vouches then.
+    if (origin === 'null' && site === 'same-origin') return next();
     if (origin !== undefined && origin !== publicOrigin && origin !== `${req.protocol}://${req.get('host')}`) return next(forbidden());
     next();
   };

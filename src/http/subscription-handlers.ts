@@ -38,7 +38,7 @@ export function subscriptionHandlers(deps: Deps) {
   };
 
   const topicChoices = async (lang: Lang, checked: string[]) =>
-    (await listTopics(deps.pool)).map((t) => ({ slug: t.slug, name: topicDisplayName(t, lang), checked: checked.includes(t.slug) }));
+    (await listTopics(deps.pool)).filter((t) => !t.archived_at).map((t) => ({ slug: t.slug, name: topicDisplayName(t, lang), checked: checked.includes(t.slug) }));
 
   const renderForm = async (req: Request, res: Response, lang: Lang, values: Record<string, unknown>, fields?: Record<string, string>) => {
     const checked = Array.isArray(values.topics) ? (values.topics as string[]) : [];

@@ -1,6 +1,7 @@
 -- name: list-topics
--- Every topic, alphabetically by slug.
-SELECT slug, name FROM topics ORDER BY name COLLATE "C", slug;
+-- Every topic (archived ones too, so existing subscriptions keep their names), in the operators' order,
+-- then alphabetically.
+SELECT slug, name, name_en, archived_at FROM topics ORDER BY position NULLS LAST, name COLLATE "C", slug;
 
 -- name: insert-topic
 -- Adds a topic; 23505 when the slug exists.

@@ -1,0 +1,23 @@
+import { after, before, describe, it } from 'node:test';
+import { BROKEN, checkEverywhere, OPERATOR, signIn, startConsoleWorld, type ConsoleWorld } from './helpers/console-browser.ts';
+
+let w: ConsoleWorld;
+before(async () => {
+  w = await startConsoleWorld('console-axe-pages', { deliver: false });
+});
+after(async () => {
+  await w?.close();
+});
+
+describe('accessibility of the operators\' console: signed-in pages', () => {
+  it('overview, subscriber lookup, subscriber and audit log are axe-clean in Polish and English at 360 and 1280 px', async () => {
+    const context = await w.browser.newContext();
+    const page = await signIn(w, context, OPERATOR);
+    const { rows } = await w.h.db.pool.query(`SELECT id FROM subscribers WHERE email = $1`, [BROKEN]);
+    await checkEverywhere(w, page, '/admin', 'overview');
+    await checkEverywhere(w, page, '/admin/subscribers', 'subscriber-lookup');
+    await checkEverywhere(w, page, `/admin/subscribers/${rows[0].id}`, 'subscriber');
+    await checkEverywhere(w, page, '/admin/audit', 'audit');
+    await context.close();
+  });
+});

@@ -5,9 +5,9 @@
  * the signature itself per message (measured, docs/delivery-performance.md); this one signs a prebuilt
  * message in place, in whichever thread sends it.
  */
-import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign, type Hash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config.ts';
-import { FilledMessage } from './mime-template.ts';
+import { FilledMessage, type SlottedBytes } from './mime-template.ts';
 
 /** Headers every signature covers when present (RFC 8058 asks for both unsubscribe headers). */
 const SIGNED_HEADERS = ['from', 'reply-to', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id'];
@@ -36,6 +36,44 @@ export function relaxedBody(body: string): string {
   const lines = body.replace(/[ \t]+(?=\r\n|$)/g, '').replace(/[ \t]+/g, ' ');
   const trimmed = lines.replace(/(?:\r\n)+$/, '');
   return trimmed.length > 0 ? `${trimmed}\r\n` : '';
+}
+
+/**
+ * The body hash of a template's messages, prepared once: the body parts canonicalised, and the hash state
+ * after the part before the first body slot. Valid because slot values hold no whitespace (checked per
+ * message), so canonicalising part by part equals canonicalising the filled body.
+ */
+interface BodyPlan {
+  prefix: Hash;
+  /** body slots (index into the template's slots) and the canonical part after each */
+  rest: { slot: number; after: string }[];
+}
+
+/** Where the header block ends in a template: the part and the offset of the body's first byte; null when not found. */
+function bodyStart(parts: Buffer[]): { part: number; offset: number } | null {
+  for (let i = 0; i < parts.length; i++) {
+    const at = parts[i]!.indexOf(HEADER_END);
+    if (at >= 0) return { part: i, offset: at + HEADER_END.length };
+  }
+  return null;
+}
+
+/** Plans a template's body hash (null when its last part would leave nothing to canonicalise safely). */
+function planBody(template: SlottedBytes<string>): BodyPlan | null {
+  const start = bodyStart(template.parts);
+  if (!start) return null;
+  const inner = (text: string) => text.replace(/[ \t]+(?=\r\n)/g, '').replace(/[ \t]+/g, ' ');
+  const last = template.parts.length - 1;
+  const canonical = template.parts.map((part, i) => {
+    if (i < start.part) return '';
+    const text = part.toString('latin1', i === start.part ? start.offset : 0);
+    return i === last ? relaxedBody(text) : inner(text);
+  });
+  if (start.part === last || !/\S/.test(canonical[last]!)) return null;
+  const prefix = createHash('sha256').update(canonical[start.part]!, 'latin1');
+  const rest = [];
+  for (let i = start.part; i < last; i++) rest.push({ slot: i, after: canonical[i + 1]! });
+  return { prefix, rest };
 }
 
 /** Header fields of a header block, each with its folding, in order. */
@@ -69,6 +107,7 @@ function selectHeaders(fields: string[]): { names: string[]; canonical: string }
 /** Signs messages with one domain's keys; synchronous, so one scratch buffer per signer suffices. */
 export class DkimSigner {
   private scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  private readonly plans = new WeakMap<SlottedBytes<string>, BodyPlan | null>();
 
   constructor(
     private readonly domain: string,
@@ -76,22 +115,38 @@ export class DkimSigner {
   ) {}
 
   /** The DKIM-Signature header fields (each ending in CRLF) to put in front of this message. */
-  signatureFor(message: Buffer): string {
+  signatureFor(message: Buffer, bodyHash?: string): string {
     const end = message.indexOf(HEADER_END);
     const headEnd = end < 0 ? message.length : end;
-    const body = end < 0 ? '' : message.toString('latin1', end + HEADER_END.length);
-    const bodyHash = createHash('sha256').update(relaxedBody(body), 'latin1').digest('base64');
+    const hash = bodyHash ?? createHash('sha256').update(relaxedBody(end < 0 ? '' : message.toString('latin1', end + HEADER_END.length)), 'latin1').digest('base64');
     const { names, canonical } = selectHeaders(headerFields(message.toString('latin1', 0, headEnd)));
-    return this.keys.map((key) => this.signWith(key, names, canonical, bodyHash)).join('');
+    return this.keys.map((key) => this.signWith(key, names, canonical, hash)).join('');
+  }
+
+  /** The body hash of a filled message from its template's plan; undefined when the generic path must do. */
+  private plannedBodyHash(message: FilledMessage): string | undefined {
+    let plan = this.plans.get(message.template);
+    if (plan === undefined) this.plans.set(message.template, (plan = planBody(message.template)));
+    if (!plan) return undefined;
+    const hash = plan.prefix.copy();
+    for (const { slot, after } of plan.rest) {
+      const value = message.values[message.template.slots[slot]!]!;
+      if (!/^[\x21-\x7e]+$/.test(value)) return undefined;
+      hash.update(value, 'latin1').update(after, 'latin1');
+    }
+    return hash.digest('base64');
   }
 
   /** The message with its signatures in front; a filled message stays one, so the pool fills it in place. */
+  sign(message: FilledMessage): SignedMessage;
+  sign(message: string | Buffer): Buffer;
+  sign(message: string | Buffer | FilledMessage): Buffer | SignedMessage;
   sign(message: string | Buffer | FilledMessage): Buffer | SignedMessage {
     if (message instanceof FilledMessage) {
       const length = message.byteLength;
       if (this.scratch.length < length) this.scratch = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));
       const bytes = this.scratch.subarray(0, message.writeInto(this.scratch));
-      return new SignedMessage(Buffer.from(this.signatureFor(bytes), 'latin1'), message);
+      return new SignedMessage(Buffer.from(this.signatureFor(bytes, this.plannedBodyHash(message)), 'latin1'), message);
     }
     const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     return Buffer.concat([Buffer.from(this.signatureFor(bytes), 'latin1'), bytes]);

@@ -99,7 +99,7 @@ class SmtpMailer implements Mailer {
 
   async send(message: OutgoingMessage): Promise<void> {
     const composed = await compose(this.from, this.replyTo, message);
-    const raw = this.dkim ? (this.dkim.sign(composed) as Buffer) : composed;
+    const raw = this.dkim ? this.dkim.sign(composed) : composed;
     await this.transport.sendMail({ envelope: { from: mailboxAddress(this.from), to: [message.to] }, raw });
   }
 

@@ -4,6 +4,8 @@ export interface BatcherOptions {
   maxBatch: number;
   /** most calls of `run` at once; items submitted meanwhile wait for the next call */
   maxInFlight: number;
+  /** when set, a call waits up to this long for more items (it starts at once when `maxBatch` are waiting) */
+  maxDelayMs?: number;
 }
 
 interface Waiting<I, O> {
@@ -37,13 +39,16 @@ export class Batcher<I, O> {
   }
 
   private schedule(): void {
+    if (this.options.maxDelayMs && this.waiting.length >= this.options.maxBatch) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
-    // After the I/O callbacks of this turn: the requests parsed together are written together.
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    // After the I/O callbacks of this turn: the requests parsed together are written together.
+    if (this.options.maxDelayMs) setTimeout(run, this.options.maxDelayMs);
+    else setImmediate(run);
   }
 
   private flush(): void {

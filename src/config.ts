@@ -181,6 +181,10 @@ const envSchema = z.object({
   DKIM_DOMAIN: optionalText,
   DKIM_SELECTOR: optionalText,
   DKIM_PRIVATE_KEY: optionalText,
+  /** optional second signature, ed25519-sha256 (RFC 8463): PKCS#8 PEM of an Ed25519 key; needs the three DKIM_* above */
+  DKIM_ED25519_PRIVATE_KEY: optionalText,
+  /** selector of the Ed25519 key's TXT record; default `${DKIM_SELECTOR}-ed25519` */
+  DKIM_ED25519_SELECTOR: optionalText,
   LIST_ID: optionalText,
   METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),

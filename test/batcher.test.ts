@@ -22,6 +22,22 @@ describe('Batcher (group commit)', () => {
     assert.deepEqual(batches, [[1, 2, 3, 4, 5]]);
   });
 
+  it('with maxDelayMs, items submitted in different turns within the delay go together', async () => {
+    const { batches, run } = doubling();
+    const batcher = new Batcher(run, { maxBatch: 64, maxInFlight: 1, maxDelayMs: 50 });
+    const first = batcher.submit(1);
+    await new Promise((r) => setImmediate(r)); // a later turn, before any timer of this one can fire
+    assert.deepEqual(await Promise.all([first, batcher.submit(2)]), [2, 4]);
+    assert.deepEqual(batches, [[1, 2]]);
+  });
+
+  it('with maxDelayMs, a full batch starts without waiting for the delay', async () => {
+    const { batches, run } = doubling();
+    const batcher = new Batcher(run, { maxBatch: 3, maxInFlight: 1, maxDelayMs: 600_000 });
+    assert.deepEqual(await Promise.all([1, 2, 3].map((n) => batcher.submit(n))), [2, 4, 6]);
+    assert.deepEqual(batches, [[1, 2, 3]]);
+  });
+
   it('runs a lone item at once, alone', async () => {
     const { batches, run } = doubling();
     const batcher = new Batcher(run, { maxBatch: 64, maxInFlight: 1 });

@@ -2,7 +2,7 @@ import type { ReconcileOptions } from '../src/core/reconcile.ts';
 import { sendThrottle } from '../src/jobs.ts';
 import type { WorkerContext } from './context.ts';
 
-/** Messages a send job sends at once and records together: the bound on duplicates per running job after a crash. */
+/** Messages a send job has under way at once (they wait for the SMTP pool's connections); each is recorded on its own 250, by group commit. */
 export const SEND_CHUNK = 50;
 /** How long a claim keeps other send jobs off a delivery: well above a batch's sending time. */
 export const CLAIM_LEASE_SECONDS = 300;

@@ -108,6 +108,9 @@ export function createSendWorker(ctx: SendContext): Worker<SendJob> {
     concurrency: ctx.config.WORKER_CONCURRENCY,
     lockDuration: ctx.config.JOB_LOCK_MS,
     stalledInterval: ctx.config.JOB_LOCK_MS,
+    // A job stalls when its process dies mid-send; it resumes on its own claims. Failing it after one more
+    // stall (BullMQ's default) would leave its deliveries to the reconciler only once their lease expires.
+    maxStalledCount: ctx.config.SEND_ATTEMPTS,
     limiter: throttle.limiter ?? UNLIMITED,
   });
 }

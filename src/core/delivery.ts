@@ -1,3 +1,4 @@
+import { Batcher } from '../batcher.ts';
 import { getArticle, type ArticleRow } from '../db/article-queries.ts';
 import * as deliveries from '../db/delivery-queries.ts';
 import type { ClaimedDelivery, FinishedDelivery } from '../db/delivery-queries.ts';
@@ -52,8 +53,10 @@ export interface BatchOutcome {
 
 /** Tuning of the send path. */
 export interface DeliveryOptions {
-  /** messages sent concurrently, and recorded in the ledger together */
+  /** messages a job sends concurrently (their failures are recorded together) */
   chunkSize: number;
+  /** most accepted-but-unrecorded messages per thread before new sends wait for the ledger (default 16) */
+  maxUnrecorded?: number;
   /** how long a claim keeps other jobs off a delivery */
   claimLeaseSeconds: number;
 }
@@ -64,16 +67,32 @@ interface Outcome {
   error?: string;
 }
 
+/** Longest wait of an acceptance for its group commit (16 waiting start one at once). */
+const COMMIT_DELAY_MS = 3;
+
 /**
- * Sends the notifications of one batch: claim → re-check → send → record, chunk by chunk, so at most
- * one chunk per running job is sent but unrecorded when the process dies (the duplicate bound).
+ * Sends the notifications of one batch: claim → re-check → send → record. Each accepted message is
+ * recorded as soon as its 250 arrives, by a group commit shared by every job of this thread: one
+ * UPDATE at a time, every 3 ms or 16 acceptances, carrying every acceptance that arrived meanwhile. When the
+ * process dies, what was sent but not recorded — and is sent again after the restart — is per sending
+ * thread at most the SMTP transactions in flight (SMTP_POOL_SIZE) plus `maxUnrecorded` acceptances
+ * waiting for their commit (the duplicate bound; docs/delivery-performance.md).
  */
 export class DeliveryService {
+  private readonly sentLedger: Batcher<number, void>;
+  private readonly maxUnrecorded: number;
+  /** accepted by the server, not yet committed: what a crash now would send twice */
+  private unrecorded = 0;
+  private readonly ledgerWaiters: (() => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly sender: NotificationSender,
     private readonly options: DeliveryOptions,
-  ) {}
+  ) {
+    this.maxUnrecorded = options.maxUnrecorded ?? 16;
+    this.sentLedger = new Batcher((ids: number[]) => this.recordSent(ids), { maxBatch: this.maxUnrecorded, maxInFlight: 1, maxDelayMs: COMMIT_DELAY_MS });
+  }
 
   /** Processes a batch; throws only on database errors. */
   async sendBatch(request: BatchRequest): Promise<BatchOutcome> {
@@ -97,18 +116,33 @@ export class DeliveryService {
     return outcome;
   }
 
+  /** Sends one message and, once accepted, waits for its commit; rejects only when the commit fails. */
   private async sendOne(article: ArticleRow, d: ClaimedDelivery): Promise<Outcome> {
     const recipient = { deliveryId: d.id, subscriberId: d.subscriber_id!, email: d.email!, lang: d.lang ?? 'pl', tokenVersion: d.token_version ?? 0 };
+    // Backpressure: a slow ledger holds new sends back rather than letting unrecorded acceptances pile up.
+    while (this.unrecorded >= this.maxUnrecorded) await new Promise<void>((resolve) => this.ledgerWaiters.push(resolve));
     try {
       await this.sender.send(article, recipient);
-      return { delivery: d };
     } catch (err) {
       return { delivery: d, failure: this.sender.classify(err), error: (err as Error).message ?? String(err) };
     }
+    this.unrecorded += 1;
+    await this.sentLedger.submit(d.id);
+    return { delivery: d };
+  }
+
+  private async recordSent(ids: number[]): Promise<PromiseSettledResult<void>[]> {
+    try {
+      await deliveries.markSent(this.db, ids);
+    } finally {
+      this.unrecorded -= ids.length;
+      for (const wake of this.ledgerWaiters.splice(0)) wake();
+    }
+    return ids.map(() => ({ status: 'fulfilled', value: undefined }));
   }
 
   private async record(results: Outcome[], lastAttempt: boolean, outcome: BatchOutcome): Promise<void> {
-    const sent = results.filter((r) => !r.failure).map((r) => r.delivery.id);
+    const sent = results.filter((r) => !r.failure).length;
     const finished: FinishedDelivery[] = [];
     const deferred: { id: number; reason: string }[] = [];
     for (const r of results) {
@@ -122,13 +156,12 @@ export class DeliveryService {
       if (r.failure === 'configuration') outcome.misconfigured = true;
       outcome.refusals = { ...outcome.refusals, [r.failure]: (outcome.refusals?.[r.failure] ?? 0) + 1 };
     }
-    await deliveries.markSent(this.db, sent);
     await deliveries.markFinished(this.db, finished);
     await deliveries.noteDeferred(this.db, deferred);
     for (const r of results) {
       if (r.failure === 'unknown-user') await upsertSuppression(this.db, hashEmail(r.delivery.email!), 'hard_bounce', 'SMTP: unknown user');
     }
-    outcome.sent += sent.length;
+    outcome.sent += sent;
     outcome.failed += finished.length;
     outcome.deferred += deferred.length;
   }

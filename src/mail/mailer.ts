@@ -3,7 +3,8 @@ import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter, type TransportOptions } from 'nodemailer';
 import type { Config } from '../config.ts';
 import { observeSmtpLatency, observeSmtpWait, recordPoolLimitLowered, timeSmtpSend } from '../metrics.ts';
-import { FilledMessage } from './mime-template.ts';
+import { createDkimSigner, type DkimSigner } from './dkim-signer.ts';
+import { FilledMessage, mailboxAddress } from './mime-template.ts';
 import { RawSmtpPool } from './raw-smtp-pool.ts';
 import { smtpOptions, type SmtpOptions } from './smtp-options.ts';
 
@@ -71,18 +72,6 @@ export function connectionShare(config: Pick<Config, 'SMTP_MAX_CONNECTIONS' | 'S
   return { notifications: Math.max(1, Math.floor((max - 1) / pools)), transactional: 1 };
 }
 
-/** Builds nodemailer's DKIM options when all three DKIM variables are set. */
-export function dkimOptions(config: Config) {
-  if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR || !config.DKIM_PRIVATE_KEY) return undefined;
-  return {
-    domainName: config.DKIM_DOMAIN,
-    keySelector: config.DKIM_SELECTOR,
-    privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n'),
-    // Both unsubscribe headers must be covered by the signature (RFC 8058 section 4).
-    headerFieldNames: 'from:to:reply-to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post:list-id',
-  };
-}
-
 function toMailOptions(from: string, replyTo: string | undefined, message: OutgoingMessage): SendMailOptions {
   return {
     from,
@@ -100,11 +89,20 @@ function toMailOptions(from: string, replyTo: string | undefined, message: Outgo
   };
 }
 
+/** nodemailer's composer (List-* headers, encodings) with CRLF line ends, so what we sign is what is sent. */
+const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' } as TransportOptions);
+
+/** Composes a message, unsigned. */
+async function compose(from: string, replyTo: string | undefined, message: OutgoingMessage): Promise<Buffer> {
+  return ((await composer.sendMail(toMailOptions(from, replyTo, message))) as { message: Buffer }).message;
+}
+
 class SmtpMailer implements Mailer {
   readonly destination: string;
+  /** transactional e-mails, composed and signed here, go through nodemailer's pooled transport as raw messages */
   private readonly transport: Transporter;
-  /** prebuilt notifications go over plain nodemailer connections; with DKIM through the transport, which signs */
-  private readonly rawPool: RawSmtpPool | null;
+  /** prebuilt notifications go over plain nodemailer connections, signed in this thread when DKIM is on */
+  private readonly rawPool: RawSmtpPool;
 
   constructor(
     readonly from: string,
@@ -112,7 +110,7 @@ class SmtpMailer implements Mailer {
     smtp: SmtpOptions,
     share: ConnectionShare,
     idleTimeoutMs: number,
-    dkim: ReturnType<typeof dkimOptions>,
+    private readonly dkim: DkimSigner | null,
   ) {
     this.destination = `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.host}:${smtp.port}`;
     // One connection configuration for both paths: TLS trust, STARTTLS policy, AUTH and HELO never disagree.
@@ -122,10 +120,9 @@ class SmtpMailer implements Mailer {
       maxConnections: share.transactional,
       maxMessages: Infinity,
       idleTimeout: idleTimeoutMs,
-      dkim,
     } as TransportOptions);
     const poolOptions = { idleTimeoutMs, onWait: observeSmtpWait, onTransaction: observeSmtpLatency, onLimitLowered: recordPoolLimitLowered };
-    this.rawPool = dkim ? null : new RawSmtpPool(smtp, share.notifications, smtp.socketTimeout, poolOptions);
+    this.rawPool = new RawSmtpPool(smtp, share.notifications, smtp.socketTimeout, poolOptions);
   }
 
   async verify(): Promise<void> {
@@ -133,53 +130,49 @@ class SmtpMailer implements Mailer {
   }
 
   abortWaiting(err: unknown): void {
-    this.rawPool?.abort(err);
+    this.rawPool.abort(err);
   }
 
   async send(message: OutgoingMessage): Promise<void> {
-    await timeSmtpSend(() => this.transport.sendMail(toMailOptions(this.from, this.replyTo, message)));
+    const composed = await compose(this.from, this.replyTo, message);
+    const raw = this.dkim ? this.dkim.sign(composed) : composed;
+    const envelope = { from: message.envelopeFrom ?? mailboxAddress(this.from), to: [message.to] };
+    await timeSmtpSend(() => this.transport.sendMail({ envelope, raw }));
   }
 
   async sendRaw(message: RawMessage): Promise<void> {
-    if (this.rawPool) await this.rawPool.send(message.from, message.to, message.raw);
-    else await timeSmtpSend(() => this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: rawBytes(message.raw) }));
+    await this.rawPool.send(message.from, message.to, this.dkim ? this.dkim.sign(message.raw) : message.raw);
   }
 
   async close(): Promise<void> {
     this.transport.close();
-    this.rawPool?.close();
+    this.rawPool.close();
   }
 }
 
 /** Writes each message as an .eml file: the development default when SMTP_URL is unset. */
 class OutboxMailer implements Mailer {
-  private readonly composer: Transporter;
-
   constructor(
     readonly from: string,
     private readonly replyTo: string | undefined,
     readonly destination: string,
-    dkim: ReturnType<typeof dkimOptions>,
-  ) {
-    this.composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', dkim } as TransportOptions);
-  }
+    private readonly dkim: DkimSigner | null,
+  ) {}
 
   async send(message: OutgoingMessage): Promise<void> {
-    const info = (await this.composer.sendMail(toMailOptions(this.from, this.replyTo, message))) as { message: Buffer };
-    await this.write(message.messageId, info.message);
+    const composed = await compose(this.from, this.replyTo, message);
+    await this.write(message.messageId, this.dkim ? rawBytes(this.dkim.sign(composed)) : composed);
   }
 
   async sendRaw(message: RawMessage): Promise<void> {
-    const raw = rawBytes(message.raw);
+    const raw = rawBytes(this.dkim ? this.dkim.sign(message.raw) : message.raw);
     const id = /^Message-ID:\s*<([^>]+)>/im.exec(raw.toString())?.[1] ?? `${Date.now()}`;
     await this.write(id, raw);
   }
 
   async verify(): Promise<void> {}
 
-  async close(): Promise<void> {
-    this.composer.close();
-  }
+  async close(): Promise<void> {}
 
   private async write(messageId: string, content: string | Buffer): Promise<void> {
     await mkdir(this.destination, { recursive: true });
@@ -190,7 +183,7 @@ class OutboxMailer implements Mailer {
 
 /** SMTP (pooled) when SMTP_URL is set, else the local outbox folder; `share` from connectionShare. */
 export function createMailer(config: Config, share: ConnectionShare = connectionShare(config, 0)): Mailer {
-  const dkim = dkimOptions(config);
+  const dkim = createDkimSigner(config);
   if (config.SMTP_URL) {
     const smtp = smtpOptions({ ...config, SMTP_URL: config.SMTP_URL });
     return new SmtpMailer(config.MAIL_FROM, config.MAIL_REPLY_TO, smtp, share, config.SMTP_IDLE_TIMEOUT_MS, dkim);

@@ -48,6 +48,16 @@ const smtpUrl = optionalText.refine((v) => v === undefined || /^smtps?:\/\//.tes
   message: 'must start with smtp:// or smtps://',
 });
 
+/** True for a time zone name the runtime knows (IANA, e.g. Europe/Warsaw). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** WCAG contrast ratio of a #rrggbb colour against white. */
 export function contrastWithWhite(hex: string): number {
   const channel = (i: number) => {
@@ -109,6 +119,10 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   CANARY_EMAIL: optionalText,
   CANARY_INTERVAL_MS: positiveInt(3_600_000),
+  // Daily and weekly digests (docs/digests.md): daily at DIGEST_TIME, weekly on DIGEST_WEEKDAY at DIGEST_TIME, in DIGEST_TIMEZONE.
+  DIGEST_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)').default('08:00'),
+  DIGEST_WEEKDAY: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'], { error: 'must be a weekday in English, e.g. monday' }).default('monday'),
+  DIGEST_TIMEZONE: z.string().refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Warsaw' }).default('Europe/Warsaw'),
   BRAND_OFFICE_NAME: optionalText,
   BRAND_LOGO_URL: optionalText.refine((v) => v === undefined || /^(https:\/\/|\/)[^\s"<>]*$/.test(v), {
     message: 'must be an https:// URL or a path starting with /',

@@ -8,7 +8,9 @@ import { TokenSigner } from './core/tokens.ts';
 import { createPool } from './db/pool.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
-import { JobQueues, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { DigestService } from './core/digests.ts';
+import type { DigestSchedule } from './core/digest-schedule.ts';
 import type { Logger } from './log.ts';
 import { createRedis } from './redis.ts';
 
@@ -26,6 +28,8 @@ export interface Deps {
   links: Links;
   subscriptions: SubscriptionService;
   articles: ArticleService;
+  /** daily and weekly digest runs */
+  digests: DigestService;
   pages: PageRenderer;
   limiters: Limiters;
 }
@@ -45,6 +49,11 @@ export function defaultBrand(config: Config): Brand {
   };
 }
 
+/** The digest schedule of this configuration (DIGEST_TIME, DIGEST_WEEKDAY, DIGEST_TIMEZONE). */
+export function digestSchedule(config: Config): DigestSchedule {
+  return { time: config.DIGEST_TIME, weekday: config.DIGEST_WEEKDAY, timeZone: config.DIGEST_TIMEZONE };
+}
+
 /** Creates the shared dependencies; nothing listens or consumes jobs yet. */
 export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const pool = createPool(config.DATABASE_URL);
@@ -61,13 +70,14 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     welcomeEmail: config.WELCOME_EMAIL,
   });
   const articles = new ArticleService(pool, new QueueFanoutJobs(queues));
+  const digests = new DigestService(pool, new QueueDigestJobs(queues), digestSchedule(config));
   const pages = await PageRenderer.create(defaultBrand(config));
   // Every request costs one limiter call; auto-pipelining sends the calls of one event-loop turn in one
   // write. It has its own connection: BullMQ's connections are not tested with auto-pipelining.
   const limiterRedis = createRedis(config.REDIS_URL, 'producer', { enableAutoPipelining: true });
   limiterRedis.on('error', (err) => log.warn({ err: err.message }, 'rate limiter Redis connection error'));
   const limiters = createLimiters(limiterRedis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
-  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, pages, limiters };
+  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, articles, digests, pages, limiters };
 }
 
 /** Closes queues, Redis and PostgreSQL, in that order. */

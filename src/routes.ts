@@ -4,6 +4,7 @@ import { adminHandlers } from './http/admin-handlers.ts';
 import { articleHandlers } from './http/article-handlers.ts';
 import { requireBasicAdmin, requireBearer } from './http/auth.ts';
 import { demoHandlers, isDemoEnabled } from './http/demo-handlers.ts';
+import { digestHandlers } from './http/digest-handlers.ts';
 import { healthHandlers } from './http/health-handlers.ts';
 import { opsHandlers } from './http/ops-handlers.ts';
 import { limitPerIp } from './http/rate-limits.ts';
@@ -14,6 +15,8 @@ import {
   articleListQuery,
   articleSchema,
   bounceSchema,
+  digestListQuery,
+  digestRunSchema,
   idParams,
   preferencesFormSchema,
   queueNameParams,
@@ -47,6 +50,7 @@ export function routes(deps: Deps): RouteSpec[] {
   const ops = opsHandlers(deps);
   const metricsAuth = requireBearer([deps.config.ADMIN_TOKEN, deps.config.METRICS_TOKEN], deps.limiters.adminFailures);
   const supp = suppressionHandlers(deps);
+  const dig = digestHandlers(deps);
   const page = { html: true };
   const { json, form, bulk } = bodies;
   const assets = staticHandlers(defaultBrand(deps.config));
@@ -89,6 +93,10 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'post', path: '/api/articles', before: [admin, json], body: articleSchema, handler: (i, req, res) => art.publish(req, res, i.body) }),
     route({ method: 'get', path: '/api/articles', before: [admin], query: articleListQuery, handler: (i, req, res) => art.list(req, res, i.query) }),
     route({ method: 'get', path: '/api/articles/:id', before: [admin], params: idParams, handler: (i, req, res) => art.get(req, res, i.params.id) }),
+
+    route({ method: 'post', path: '/api/digests/run', before: [admin, json], body: digestRunSchema, handler: (i, req, res) => dig.run(req, res, i.body) }),
+    route({ method: 'get', path: '/api/digests', before: [admin], query: digestListQuery, handler: (i, req, res) => dig.list(req, res, i.query) }),
+    route({ method: 'get', path: '/api/digests/:id', before: [admin], params: idParams, handler: (i, req, res) => dig.get(req, res, i.params.id) }),
 
     route({ method: 'get', path: '/metrics', before: [metricsAuth], handler: (_i, req, res) => ops.metrics(req, res) }),
     route({ method: 'get', path: '/api/stats', before: [admin], handler: (_i, req, res) => ops.stats(req, res) }),

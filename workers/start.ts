@@ -8,6 +8,8 @@ import { observeWorker } from './job-metrics.ts';
 import { createFeedWorker, keepFeedSchedule, scheduleFeeds } from './feed-worker.ts';
 import { createMaintenanceWorker, keepSchedules, scheduleMaintenance } from './maintenance-worker.ts';
 import { createSendWorker } from './send-worker.ts';
+import { createDigestSendWorker } from './digest-send-worker.ts';
+import { createDigestWorker, keepDigestSchedules, scheduleDigests } from './digest-worker.ts';
 
 /** Running workers and how to stop them. */
 export interface RunningWorkers {
@@ -23,21 +25,24 @@ export async function startWorkers(
   options: { mailer?: Mailer; schedules?: boolean } = {},
 ): Promise<RunningWorkers> {
   const ctx = await createWorkerContext(deps, options.mailer);
-  const workers = [createEmailWorker(ctx), createMaintenanceWorker(ctx), createFeedWorker(ctx), createFanoutWorker(ctx), createSendWorker(ctx)] as Worker[];
+  const workers = [createEmailWorker(ctx), createMaintenanceWorker(ctx), createFeedWorker(ctx), createFanoutWorker(ctx), createSendWorker(ctx), createDigestWorker(ctx), createDigestSendWorker(ctx)] as Worker[];
   for (const worker of workers) observeWorker(worker, ctx.log);
   const schedules = options.schedules !== false;
   if (schedules) {
     await scheduleMaintenance(ctx);
     await scheduleFeeds(ctx);
+    await scheduleDigests(ctx);
   }
   const stopSchedules = schedules ? keepSchedules(ctx) : () => undefined;
   const stopFeedSchedule = schedules ? keepFeedSchedule(ctx) : () => undefined;
+  const stopDigestSchedule = schedules ? keepDigestSchedules(ctx) : () => undefined;
   return {
     ctx,
     workers,
     async close() {
       stopSchedules();
       stopFeedSchedule();
+      stopDigestSchedule();
       await Promise.all(workers.map((w) => w.close()));
       await ctx.mailer.close();
       await ctx.workerRedis.quit().catch(() => ctx.workerRedis.disconnect());

@@ -1,10 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
 import { runPublish } from './publish.ts';
+import { runDigestNow, runDigestStatus } from './digests.ts';
 import { runRetry } from './retry.ts';
 import { runStatus } from './status.ts';
 import { runErase, runExport, runFind, runImport } from './subscribers.ts';
@@ -76,6 +77,14 @@ function buildProgram(): Command {
     .option('-n, --note <text>', 'a note for other operators')
     .action(act((deps, email: string, options: { reason: string; note?: string }) => runAdd(deps, email, options)));
   suppressions.command('remove <emailOrHash>').description('lift a suppression; exit 1 when there is none').action(act((deps, key: string) => runRemove(deps, key)));
+
+  const digest = program.command('digest').description('daily and weekly digests (docs/digests.md)');
+  digest
+    .command('run')
+    .description('run a digest now for everything since the previous run of that frequency')
+    .addArgument(new Argument('<frequency>', 'which digest').choices(['daily', 'weekly']))
+    .action(act((deps, frequency: 'daily' | 'weekly') => runDigestNow(deps, frequency)));
+  digest.command('status').description('recent digest runs with their delivery counts').option('--json', 'print JSON').option('--limit <n>', 'runs', '10').action(act((deps, options: { json?: boolean; limit?: string }) => runDigestStatus(deps, options)));
 
   program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
   return program;

@@ -7,6 +7,9 @@ import { listTopics } from '../db/topic-queries.ts';
 import { invalid } from '../errors.ts';
 import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
 import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
+import { setFrequencies, type Frequency } from '../db/digest-queries.ts';
+
+const FREQUENCIES: readonly Frequency[] = ['immediate', 'daily', 'weekly'];
 
 /** Result of an import, as the API answers it. */
 export interface ImportResult {
@@ -21,6 +24,8 @@ interface ImportRow {
   lang: 'pl' | 'en';
   topics: string[];
   source: string;
+  /** set only when the row names one: an import never resets a known subscriber's choice */
+  frequency?: Frequency;
 }
 
 const BATCH_SIZE = 2000;
@@ -58,7 +63,9 @@ function validateRow(raw: unknown, known: Set<string>): ImportRow | string {
   if (unknown.length > 0) return `unknown topic: ${unknown.join(', ')}`;
   if (topics.length === 0) return 'no topics';
   const source = typeof record.consentSource === 'string' && record.consentSource.trim() ? record.consentSource.trim().slice(0, 200) : 'import';
-  return { email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
+  const frequency = record.frequency === undefined || record.frequency === '' ? undefined : record.frequency;
+  if (frequency !== undefined && !FREQUENCIES.includes(frequency as Frequency)) return 'frequency must be immediate, daily or weekly';
+  return { email: normalizeEmail(email), lang, topics: [...new Set(topics)], source, ...(frequency ? { frequency: frequency as Frequency } : {}) };
 }
 
 async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResult): Promise<void> {
@@ -80,6 +87,8 @@ async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResul
       }
     }
     await subscribers.replaceTopicsBatch(tx, pairIds, pairSlugs, written.map((w) => w.id));
+    const chosen = written.filter((w) => byEmail.get(w.email)!.frequency);
+    await setFrequencies(tx, chosen.map((w) => w.id), chosen.map((w) => byEmail.get(w.email)!.frequency!), ['active']);
     const created = written.filter((w) => w.inserted);
     await subscribers.insertImportConsents(tx, created.map((w) => w.id), created.map((w) => byEmail.get(w.email)!.source), CONSENT_TEXT_VERSION);
     result.created += created.length;

@@ -6,6 +6,7 @@ import * as subscribers from '../db/subscriber-queries.ts';
 import type { SubscriptionRequestInput, SubscriptionRequestOutcome } from '../db/subscriber-queries.ts';
 import { deleteErasureSuppression, upsertSuppression } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
+import { setFrequencies, setFrequency, type Frequency } from '../db/digest-queries.ts';
 import { hashEmail, normalizeEmail } from './email-address.ts';
 import type { TokenPurpose, TokenSigner } from './tokens.ts';
 
@@ -42,6 +43,8 @@ export interface SubscribeRequest {
   source: string;
   ip: string | null;
   userAgent: string | null;
+  /** immediate, daily or weekly; when absent a new address gets immediate and a known one keeps its own */
+  frequency?: Frequency;
 }
 
 /** Settings of the subscription lifecycle. */
@@ -93,6 +96,8 @@ export class SubscriptionService {
       ip: request.ip,
       userAgent: request.userAgent?.slice(0, 512) ?? null,
     });
+    // Only an opt-in in progress takes the requested frequency: a stranger never changes an active subscription.
+    if (request.frequency && outcome.kind === 'confirm') await setFrequencies(this.pool, [outcome.subscriberId], [request.frequency], ['pending']);
     if (!outcome.slot) return;
     if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot);
     else await this.jobs.queueConfirmation(outcome.subscriberId, outcome.consentId!, outcome.slot);
@@ -172,7 +177,7 @@ export class SubscriptionService {
   }
 
   /** Updates topics and language from the preferences page. */
-  async updatePreferences(token: string, change: { topics: string[]; lang: 'pl' | 'en' }): Promise<Subscriber> {
+  async updatePreferences(token: string, change: { topics: string[]; lang: 'pl' | 'en'; frequency?: Frequency }): Promise<Subscriber> {
     const id = this.verify('manage', token);
     const topics = await this.resolveTopics(change.topics);
     await withTransaction(this.pool, async (tx) => {
@@ -180,6 +185,7 @@ export class SubscriptionService {
       if (!current) throw invalidToken();
       await subscribers.replaceTopics(tx, id, topics);
       await subscribers.setLanguage(tx, id, change.lang);
+      if (change.frequency) await setFrequency(tx, id, change.frequency);
     });
     return (await subscribers.getSubscriber(this.pool, id))!;
   }

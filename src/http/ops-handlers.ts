@@ -9,6 +9,8 @@ import { QueueRetrySendJobs } from '../jobs.ts';
 import { canaryLastSuccess, registry, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
 import { bullQueueInspector, readAllQueueStats } from '../queue-stats.ts';
 import { presentStats } from './presenters-ops.ts';
+import { setDigestGauges } from '../digest-metrics.ts';
+import { digestSchedule } from '../deps.ts';
 
 /** How long the PostgreSQL part of a scrape is reused: several Prometheus servers must not multiply queries. */
 const DATABASE_SNAPSHOT_TTL_MS = 5_000;
@@ -38,6 +40,7 @@ export function opsHandlers(deps: Deps) {
       setQueueGauges(queues);
       setDatabaseGauges(db);
       if (canary) canaryLastSuccess.set(canary.getTime() / 1000);
+      await setDigestGauges(deps.pool, digestSchedule(deps.config));
       res.type(registry.contentType).send(await renderMetrics());
     },
 

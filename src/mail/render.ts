@@ -4,13 +4,14 @@ import { LANGS, TEMPLATES_DIR, translate, type Lang } from '../i18n.ts';
 import { compileMjmlInThread } from './mjml-thread.ts';
 
 /** The e-mails Powiadom sends; each has templates/emails/<name>/email.mjml and email.txt. */
-export type EmailName = 'confirm' | 'already-subscribed' | 'welcome' | 'notification';
-const EMAIL_NAMES: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification'];
+export type EmailName = 'confirm' | 'already-subscribed' | 'welcome' | 'notification' | 'digest';
+const EMAIL_NAMES: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification', 'digest'];
 const TEXT_KEY: Record<EmailName, string> = {
   confirm: 'confirm',
   'already-subscribed': 'already',
   welcome: 'welcome',
   notification: 'notification',
+  digest: 'digest',
 };
 
 /** A message ready for the mailer. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
+import { metricSample } from './helpers/metrics.ts';
 import { ADMIN_TOKEN, eventually, findLink, linkPath, startHarness, type Harness } from './helpers/harness.ts';
 
 // Digests end to end on real PostgreSQL, Redis and SMTP: frequency on the subscriber, no per-article mail
@@ -176,6 +177,20 @@ describe('a daily digest', () => {
     assert.match(weekly[0]!.parsed.subject!, /: 3 nowe artykuły/);
     assert.match(weekly[0]!.parsed.text!, /Nowe artykuły z ostatniego tygodnia/);
     assert.equal(digestsTo('daily.one@example.pl').length, 2);
+  });
+});
+
+describe('digest metrics', () => {
+  it('count digests by frequency and show the last finished run and the last scheduled time', async () => {
+    const res = await h.http.get('/metrics').set(admin);
+    assert.equal(res.status, 200);
+    assert.ok((metricSample(res.text, 'powiadom_digests_total', { frequency: 'daily', outcome: 'sent' }) ?? 0) >= 4);
+    assert.ok((metricSample(res.text, 'powiadom_digests_total', { frequency: 'weekly', outcome: 'sent' }) ?? 0) >= 2);
+    const finished = metricSample(res.text, 'powiadom_digest_last_success_timestamp_seconds', { frequency: 'daily' }) ?? 0;
+    assert.ok(Math.abs(finished - Date.now() / 1000) < 600, 'the last daily run finished minutes ago');
+    const scheduled = metricSample(res.text, 'powiadom_digest_last_scheduled_timestamp_seconds', { frequency: 'weekly' }) ?? 0;
+    assert.ok(scheduled <= Date.now() / 1000 && scheduled > Date.now() / 1000 - 8 * 86_400);
+    assert.match(res.text, /powiadom_digest_run_duration_seconds_count\{frequency="daily"\} \d+/);
   });
 });
 

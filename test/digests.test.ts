@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
+import { buildDigestContent } from '../src/core/digest-content.ts';
 import { metricSample } from './helpers/metrics.ts';
 import { ADMIN_TOKEN, eventually, findLink, linkPath, startHarness, type Harness } from './helpers/harness.ts';
 
@@ -177,6 +178,28 @@ describe('a daily digest', () => {
     assert.match(weekly[0]!.parsed.subject!, /: 3 nowe artykuły/);
     assert.match(weekly[0]!.parsed.text!, /Nowe artykuły z ostatniego tygodnia/);
     assert.equal(digestsTo('daily.one@example.pl').length, 2);
+  });
+});
+
+describe('one built message per (sections, articles, language)', () => {
+  it('shares the template between readers with the same new articles and fills only their own slots', () => {
+    const article = (id: number, topics: string[]) => ({ id, url: `https://www.duw.pl/${id}`, title: `Artykuł ${id}`, summary: null, topics, published_at: new Date(), created_at: new Date(Date.now() - 1000) });
+    const topics = [{ slug: 'dla-mediow', name: 'Dla mediów' }, { slug: 'komunikaty', name: 'Komunikaty' }];
+    const run = { runId: 77, frequency: 'daily' as const, periodEnd: new Date(), articles: [article(2, ['komunikaty']), article(1, ['dla-mediow'])], topics };
+    const a = buildDigestContent(run, { topics: ['komunikaty'], since: null })!;
+    const b = buildDigestContent(run, { topics: ['komunikaty'], since: null })!;
+    const both = buildDigestContent(run, { topics: ['komunikaty', 'dla-mediow'], since: null })!;
+    assert.equal(buildDigestContent(run, { topics: ['ogloszenia'], since: null }), null, 'nothing new: no digest');
+    assert.equal(buildDigestContent(run, { topics: ['komunikaty'], since: new Date() }), null, 'recorded before the reader\'s since: no digest');
+    const mail = h.workers!.ctx.digestMail;
+    const m1 = mail.build(a, { deliveryId: 1, subscriberId: 11, email: 'a@example.pl', lang: 'pl' });
+    const m2 = mail.build(b, { deliveryId: 2, subscriberId: 12, email: 'b@example.pl', lang: 'pl' });
+    assert.equal(m1.template, m2.template, 'one build for both readers');
+    assert.notEqual(m1.values.to, m2.values.to);
+    assert.notEqual(m1.values.unsub, m2.values.unsub);
+    assert.notEqual(mail.build(a, { deliveryId: 3, subscriberId: 13, email: 'c@example.com', lang: 'en' }).template, m1.template, 'another language, another build');
+    assert.notEqual(mail.build(both, { deliveryId: 4, subscriberId: 14, email: 'd@example.pl', lang: 'pl' }).template, m1.template, 'other sections, another build');
+    assert.deepEqual(both.groups.map((g) => g.topic?.slug), ['dla-mediow', 'komunikaty']);
   });
 });
 

@@ -8,12 +8,15 @@ import { maskEmail } from '../src/log.ts';
 import { recordEmailOutcome } from '../src/metrics.ts';
 import type { WorkerContext } from './context.ts';
 import { CLAIM_LEASE_SECONDS, SEND_CHUNK } from './delivery-options.ts';
-import { finishRunIfDone } from './digest-worker.ts';
+import { finishRunIfDone } from './digest-finish.ts';
 import { SendBackoff } from './send-backoff.ts';
 import { DeferredDeliveriesError } from './send-worker.ts';
 
+/** What the digest send worker needs: a sender thread builds only this. */
+export type DigestSendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'digestMail' | 'workerRedis'>;
+
 /** The digest sender, logging each refused message with its run, delivery and masked address. */
-function loggingSender(ctx: WorkerContext): DigestSender {
+function loggingSender(ctx: DigestSendContext): DigestSender {
   const log = ctx.log.child({ queue: QUEUE_NAMES.digestSend });
   return {
     async send(content, recipient) {
@@ -41,7 +44,7 @@ function recordOutcome(frequency: string, outcome: Omit<BatchOutcome, 'lastError
 }
 
 /** The worker of the digest send queue: one job = one batch of one run's digest deliveries. */
-export function createDigestSendWorker(ctx: WorkerContext): Worker<DigestSendJob> {
+export function createDigestSendWorker(ctx: DigestSendContext): Worker<DigestSendJob> {
   const delivery = new DigestDeliveryService(ctx.pool, loggingSender(ctx), { chunkSize: SEND_CHUNK, claimLeaseSeconds: CLAIM_LEASE_SECONDS });
   const backoff = new SendBackoff(ctx.config.SEND_BACKOFF_MS);
   const processor = async (job: Job<DigestSendJob>): Promise<Omit<BatchOutcome, 'lastError'>> => {

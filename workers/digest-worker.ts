@@ -2,7 +2,8 @@ import { Worker, type Job } from 'bullmq';
 import { requeueDigestOrphans, reconcileDigests } from '../src/core/digest-reconcile.ts';
 import { runDigestFanout } from '../src/core/digest-fanout.ts';
 import { digestCron } from '../src/core/digest-schedule.ts';
-import { finishDigestRun, type DigestFrequency } from '../src/db/digest-queries.ts';
+import type { DigestFrequency } from '../src/db/digest-queries.ts';
+import { finishRunIfDone } from './digest-finish.ts';
 import { digestSchedule } from '../src/deps.ts';
 import { observeDigestRun } from '../src/digest-metrics.ts';
 import { digestSchedulerId, QUEUE_NAMES, type DigestJob } from '../src/jobs.ts';
@@ -34,14 +35,6 @@ export function keepDigestSchedules(ctx: WorkerContext): () => void {
   }, ctx.config.RECONCILE_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** Stamps a run finished when nothing of it is pending, and records its duration. */
-export async function finishRunIfDone(ctx: Pick<WorkerContext, 'pool' | 'log'>, runId: number): Promise<void> {
-  const done = await finishDigestRun(ctx.pool, runId);
-  if (!done) return;
-  observeDigestRun(done.frequency, done.created_at, done.finished_at);
-  ctx.log.info({ runId, frequency: done.frequency, ms: done.finished_at.getTime() - done.created_at.getTime() }, 'digest run finished');
 }
 
 /** The reconciler's digest part: creates a missed scheduled run, heals the digest ledger, stamps finished runs. */

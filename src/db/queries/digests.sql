@@ -63,15 +63,20 @@ RETURNING id, frequency, fanout_cursor;
 -- takes the next $4 active subscribers of the frequency and writes a pending digest delivery for each one that
 -- is not suppressed and has at least one article of the run in its sections recorded after it confirmed and
 -- after its last frequency change. Moves the cursor in the same statement, so a killed fan-out resumes here.
-WITH span AS MATERIALIZED (
+-- (Having such an article ⟺ following a section whose newest article of the run is newer: one probe per section.)
+WITH newest AS MATERIALIZED (
+  SELECT t.slug, max(a.created_at) AS created_at
+  FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id CROSS JOIN unnest(a.topics) AS t(slug)
+  WHERE ra.run_id = $1
+  GROUP BY t.slug
+), span AS MATERIALIZED (
   SELECT id FROM subscribers WHERE status = 'active' AND frequency = $3 AND id > $2 ORDER BY id LIMIT $4
 ), page AS (
   SELECT s.id FROM span JOIN subscribers s ON s.id = span.id
   WHERE NOT EXISTS (SELECT 1 FROM suppressions x
                     WHERE x.email_hash = encode(sha256(convert_to(s.email, 'UTF8')), 'hex') AND x.reason <> 'erased')
-    AND EXISTS (SELECT 1 FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
-                WHERE ra.run_id = $1 AND a.created_at > greatest(s.confirmed_at, s.frequency_since)
-                  AND EXISTS (SELECT 1 FROM subscriber_topics st WHERE st.subscriber_id = s.id AND st.topic_slug = ANY (a.topics)))
+    AND EXISTS (SELECT 1 FROM subscriber_topics st JOIN newest n ON n.slug = st.topic_slug
+                WHERE st.subscriber_id = s.id AND n.created_at > greatest(s.confirmed_at, s.frequency_since))
 ), written AS (
   INSERT INTO digest_deliveries (run_id, subscriber_id)
   SELECT $1, id FROM page ORDER BY id

@@ -62,6 +62,16 @@ export function mailFromDomain(from: string): string | null {
   return /@([^>\s@]+)>?\s*$/.exec(from)?.[1] ?? null;
 }
 
+/** True for a time zone name the runtime knows (IANA, e.g. Europe/Warsaw). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** WCAG contrast ratio of a #rrggbb colour against white. */
 export function contrastWithWhite(hex: string): number {
   const channel = (i: number) => {
@@ -194,6 +204,10 @@ const envSchema = z.object({
   CONSOLE_IDLE_MINUTES: positiveInt(30),
   CONSOLE_SESSION_HOURS: positiveInt(12),
   GRAFANA_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s"<>]+$/.test(v), { message: 'must be an http(s) URL' }),
+  // Daily and weekly digests (docs/digests.md): daily at DIGEST_TIME, weekly on DIGEST_WEEKDAY at DIGEST_TIME, in DIGEST_TIMEZONE.
+  DIGEST_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)').default('08:00'),
+  DIGEST_WEEKDAY: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'], { error: 'must be a weekday in English, e.g. monday' }).default('monday'),
+  DIGEST_TIMEZONE: z.string().refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Warsaw' }).default('Europe/Warsaw'),
   BRAND_OFFICE_NAME: optionalText,
   BRAND_LOGO_URL: optionalText.refine((v) => v === undefined || /^(https:\/\/|\/)[^\s"<>]*$/.test(v), {
     message: 'must be an https:// URL or a path starting with /',

@@ -15,7 +15,9 @@ import { createInboundService } from './inbound/inbound-setup.ts';
 import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
-import { JobQueues, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { DigestService } from './core/digests.ts';
+import type { DigestSchedule } from './core/digest-schedule.ts';
 import type { Logger } from './log.ts';
 import { createRedis } from './redis.ts';
 
@@ -35,6 +37,8 @@ export interface Deps {
   /** "send me my management link" requests */
   manageLinks: ManageLinkService;
   articles: ArticleService;
+  /** daily and weekly digest runs */
+  digests: DigestService;
   pages: PageRenderer;
   limiters: Limiters;
   /** bounces, complaints and mailto unsubscribes (docs/inbound-mail.md) */
@@ -58,6 +62,11 @@ export function defaultBrand(config: Config): Brand {
   };
 }
 
+/** The digest schedule of this configuration (DIGEST_TIME, DIGEST_WEEKDAY, DIGEST_TIMEZONE). */
+export function digestSchedule(config: Config): DigestSchedule {
+  return { time: config.DIGEST_TIME, weekday: config.DIGEST_WEEKDAY, timeZone: config.DIGEST_TIMEZONE };
+}
+
 /** Creates the shared dependencies; nothing listens or consumes jobs yet. */
 export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const pool = createPool(config.DATABASE_URL);
@@ -75,6 +84,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   });
   const manageLinks = new ManageLinkService(pool, new QueueManageLinkJobs(queues), config.CONFIRMATIONS_PER_DAY);
   const articles = new ArticleService(pool, new QueueFanoutJobs(queues));
+  const digests = new DigestService(pool, new QueueDigestJobs(queues), digestSchedule(config));
   const pages = await PageRenderer.create(defaultBrand(config));
   // Every request costs one limiter call; auto-pipelining sends the calls of one event-loop turn in one
   // write. It has its own connection: BullMQ's connections are not tested with auto-pipelining.
@@ -82,7 +92,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   limiterRedis.on('error', (err) => log.warn({ err: err.message }, 'rate limiter Redis connection error'));
   const limiters = createLimiters(limiterRedis, config.QUEUE_PREFIX, config.SUBSCRIBE_LIMIT_PER_IP);
   const inbound = createInboundService(config, pool, signer, log);
-  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, manageLinks, articles, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
+  return { config, log, pool, redis, limiterRedis, queues, signer, links, subscriptions, manageLinks, articles, digests, pages, limiters, inbound, verp: createVerp(config), sns: new SnsVerifier() };
 }
 
 /** Closes queues, Redis and PostgreSQL, in that order. */

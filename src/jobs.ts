@@ -6,6 +6,9 @@ import type { SendBatch } from './core/fanout.ts';
 import type { ManageLinkJobs } from './core/manage-link.ts';
 import type { LiveRange, ReconcileJobs } from './core/reconcile.ts';
 import type { ConfirmationSlot, SubscriptionMailJobs } from './core/subscriptions.ts';
+import type { DigestSendBatch } from './core/digest-fanout.ts';
+import type { DigestReconcileJobs } from './core/digest-reconcile.ts';
+import type { DigestJobs } from './core/digests.ts';
 
 /**
  * The only module that knows queue names, job payloads, job ids and retry policies.
@@ -22,6 +25,10 @@ export const QUEUE_NAMES = {
   feeds: 'feeds',
   /** scheduled housekeeping: reconcile the ledger, delete expired opt-ins */
   maintenance: 'maintenance',
+  /** digests: scheduled ticks and operators' runs create a run, then its fan-out writes the digest ledger */
+  digest: 'digest',
+  /** batches of one digest run's deliveries */
+  digestSend: 'digest-send',
 } as const;
 
 /** A queue's name. */
@@ -54,6 +61,31 @@ export interface MaintenanceJob {
 /** Feed job payload (the scheduler polls every configured feed). */
 export interface FeedJob {
   feedUrl?: string;
+}
+
+/** Digest job payload: a schedule tick of a frequency (creates the due run) or the fan-out of a run. */
+export type DigestJob = { kind: 'tick'; frequency: 'daily' | 'weekly' } | { kind: 'fanout'; runId: number };
+
+/** Digest send job payload: the deliveries of one run with ids in [fromId, toId]. */
+export interface DigestSendJob {
+  runId: number;
+  fromId: number;
+  toId: number;
+}
+
+/** Id of the job scheduler of a digest frequency (DIGEST_TIME, DIGEST_WEEKDAY, DIGEST_TIMEZONE). */
+export function digestSchedulerId(frequency: 'daily' | 'weekly'): string {
+  return `digest-${frequency}`;
+}
+
+/** Job id of a digest run's fan-out. */
+export function digestFanoutJobId(runId: number): string {
+  return `digest-fanout-${runId}`;
+}
+
+/** Job id of a digest send batch. */
+export function digestSendJobId(runId: number, fromId: number): string {
+  return `digest-send-${runId}-${fromId}`;
 }
 
 /** Id of the job scheduler that polls FEEDS every FEED_POLL_INTERVAL_MS. */
@@ -135,6 +167,8 @@ export class JobQueues {
   readonly send: Queue<SendJob>;
   readonly feeds: Queue<FeedJob>;
   readonly maintenance: Queue<MaintenanceJob>;
+  readonly digest: Queue<DigestJob>;
+  readonly digestSend: Queue<DigestSendJob>;
   // Transactional e-mails queued together (one MULTI round trip) when requests come in together.
   private readonly emailAdds = new Batcher((adds: { job: EmailJob; jobId: string }[]) => this.addEmailsNow(adds), { maxBatch: 100, maxInFlight: 2 });
 
@@ -149,11 +183,13 @@ export class JobQueues {
     this.send = new Queue<SendJob>(QUEUE_NAMES.send, options);
     this.feeds = new Queue<FeedJob>(QUEUE_NAMES.feeds, options);
     this.maintenance = new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, options);
+    this.digest = new Queue<DigestJob>(QUEUE_NAMES.digest, options);
+    this.digestSend = new Queue<DigestSendJob>(QUEUE_NAMES.digestSend, options);
   }
 
   /** All queues, for dashboards, metrics and shutdown. */
   all(): Queue[] {
-    return [this.email, this.fanout, this.send, this.feeds, this.maintenance] as Queue[];
+    return [this.email, this.fanout, this.send, this.feeds, this.maintenance, this.digest, this.digestSend] as Queue[];
   }
 
   /** Looks a queue up by name. */
@@ -308,5 +344,59 @@ export class QueueRetrySendJobs implements RetrySendJobs {
     const opts = sendJobOptions(this.queues.sendPolicy);
     const at = Date.now();
     await this.queues.send.addBulk(ranges.map((data) => ({ name: 'send', data, opts: { ...opts, jobId: retrySendJobId(data.articleId, data.fromId, at) } })));
+  }
+}
+
+/** Digest fan-outs and digest send batches as BullMQ jobs, and what the digest reconciler needs to know about them. */
+export class QueueDigestJobs implements DigestJobs, DigestReconcileJobs {
+  constructor(private readonly queues: JobQueues) {}
+
+  async queueDigestFanout(runId: number): Promise<void> {
+    await this.queues.digest.add('fanout', { kind: 'fanout', runId }, { ...FANOUT_JOB_OPTIONS, jobId: digestFanoutJobId(runId) });
+  }
+
+  async queueDigestSendBatches(batches: DigestSendBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const opts = sendJobOptions(this.queues.sendPolicy);
+    await this.queues.digestSend.addBulk(batches.map((data) => ({ name: 'digest-send', data, opts: { ...opts, jobId: digestSendJobId(data.runId, data.fromId) } })));
+  }
+
+  async requeueDigestSendBatches(batches: DigestSendBatch[]): Promise<void> {
+    for (const batch of batches) {
+      const job = await this.queues.digestSend.getJob(digestSendJobId(batch.runId, batch.fromId));
+      const state = job ? await job.getState() : 'missing';
+      // a failed or completed job would make addBulk ignore the new one
+      if (job && (state === 'failed' || state === 'completed')) await job.remove();
+    }
+    await this.queueDigestSendBatches(batches);
+  }
+
+  async liveDigestSendRanges(): Promise<Map<number, LiveRange[]>> {
+    const jobs = await this.queues.digestSend.getJobs([...LIVE_STATES], 0, -1);
+    const byRun = new Map<number, LiveRange[]>();
+    for (const job of jobs) {
+      if (!job?.data) continue;
+      byRun.set(job.data.runId, [...(byRun.get(job.data.runId) ?? []), { fromId: job.data.fromId, toId: job.data.toId }]);
+    }
+    return byRun;
+  }
+
+  async ensureDigestFanout(runId: number): Promise<'live' | 'added' | 'retried'> {
+    const job = await this.queues.digest.getJob(digestFanoutJobId(runId));
+    if (!job) {
+      await this.queueDigestFanout(runId);
+      return 'added';
+    }
+    const state = await job.getState();
+    if (state === 'failed') {
+      await job.retry('failed');
+      return 'retried';
+    }
+    if (state === 'completed' || state === 'unknown') {
+      await job.remove().catch(() => undefined);
+      await this.queueDigestFanout(runId);
+      return 'added';
+    }
+    return 'live';
   }
 }

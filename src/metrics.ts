@@ -11,7 +11,7 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 /** Kinds of e-mail the counters distinguish. */
-export type EmailKind = 'confirmation' | 'already-subscribed' | 'welcome' | 'notification' | 'canary' | 'manage-link';
+export type EmailKind = 'confirmation' | 'already-subscribed' | 'welcome' | 'notification' | 'digest' | 'canary' | 'manage-link';
 /** What happened to one e-mail attempt. */
 export type EmailOutcome = 'sent' | 'failed' | 'retried' | 'suppressed';
 

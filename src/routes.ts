@@ -7,6 +7,7 @@ import { legacyAdminAuth } from './console/router.ts';
 import { AuditLog } from './core/audit.ts';
 import { requireBearer } from './http/auth.ts';
 import { demoHandlers, isDemoEnabled } from './http/demo-handlers.ts';
+import { digestHandlers } from './http/digest-handlers.ts';
 import { healthHandlers } from './http/health-handlers.ts';
 import { opsHandlers } from './http/ops-handlers.ts';
 import { limitPerIp } from './http/rate-limits.ts';
@@ -17,6 +18,8 @@ import {
   articleListQuery,
   articleSchema,
   bounceSchema,
+  digestListQuery,
+  digestRunSchema,
   idParams,
   preferencesFormSchema,
   queueNameParams,
@@ -58,6 +61,7 @@ export function routes(deps: Deps): RouteSpec[] {
   const supp = suppressionHandlers(deps);
   const hooks = webhookHandlers(deps);
   const visit = visitorHandlers(deps);
+  const dig = digestHandlers(deps);
   const page = { html: true };
   const { json, form, bulk } = bodies;
   const assets = staticHandlers(defaultBrand(deps.config));
@@ -110,6 +114,10 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'post', path: '/api/articles', before: [admin, json], body: articleSchema, handler: (i, req, res) => art.publish(req, res, i.body) }),
     route({ method: 'get', path: '/api/articles', before: [admin], query: articleListQuery, handler: (i, req, res) => art.list(req, res, i.query) }),
     route({ method: 'get', path: '/api/articles/:id', before: [admin], params: idParams, handler: (i, req, res) => art.get(req, res, i.params.id) }),
+
+    route({ method: 'post', path: '/api/digests/run', before: [admin, json], body: digestRunSchema, handler: (i, req, res) => dig.run(req, res, i.body) }),
+    route({ method: 'get', path: '/api/digests', before: [admin], query: digestListQuery, handler: (i, req, res) => dig.list(req, res, i.query) }),
+    route({ method: 'get', path: '/api/digests/:id', before: [admin], params: idParams, handler: (i, req, res) => dig.get(req, res, i.params.id) }),
 
     route({ method: 'get', path: '/metrics', before: [metricsAuth], handler: (_i, req, res) => ops.metrics(req, res) }),
     route({ method: 'get', path: '/api/stats', before: [admin], handler: (_i, req, res) => ops.stats(req, res) }),

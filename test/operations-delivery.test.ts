@@ -102,7 +102,7 @@ describe('GET /api/stats', () => {
     assert.equal(first.progress, 1);
     assert.equal(body.articles[0].title, 'Drugi komunikat');
     assert.deepEqual(body.feeds.map((f: { url: string; error: string }) => [f.url, f.error]), [['https://www.duw.pl/rss.xml', 'HTTP 503']]);
-    assert.deepEqual(body.queues.map((q: { name: string }) => q.name).sort(), ['email', 'fanout', 'feeds', 'maintenance', 'send']);
+    assert.deepEqual(body.queues.map((q: { name: string }) => q.name).sort(), ['digest', 'digest-send', 'email', 'fanout', 'feeds', 'maintenance', 'send']);
     assert.equal(typeof body.oldestWaitingSeconds, 'number');
   });
 });

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { emailBrand } from '../src/brand.ts';
 import type { Deps } from '../src/deps.ts';
-import { QueueDeliveryJobs } from '../src/jobs.ts';
+import { QueueDeliveryJobs, QueueDigestJobs } from '../src/jobs.ts';
+import { DigestMail } from '../src/mail/digest-mail.ts';
 import { connectionShare, createMailer, type Mailer } from '../src/mail/mailer.ts';
 import { measuredMailer } from '../src/mail/measured-mailer.ts';
 import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
@@ -19,6 +20,10 @@ export interface WorkerContext extends Deps {
   notifications: NotificationMail;
   /** fan-out and send jobs as the delivery core sees them */
   deliveryJobs: QueueDeliveryJobs;
+  /** digests, built once per (sections' new articles, language) */
+  digestMail: DigestMail;
+  /** digest fan-out and send jobs as the digest core sees them */
+  digestJobs: QueueDigestJobs;
   /** connection for BullMQ workers: waits for Redis instead of failing */
   workerRedis: Redis;
 }
@@ -32,6 +37,8 @@ export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<
   const actualMailer = measuredMailer(mailer ?? createMailer(deps.config, connectionShare(deps.config, senderThreadCount(deps.config))));
   const transactional = new TransactionalMail(deps.pool, deps.links, renderer, deps.manageLinks, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
   const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
+  const digestMail = new DigestMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
   const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);
-  return { ...deps, mailer: actualMailer, renderer, transactional, notifications, deliveryJobs: new QueueDeliveryJobs(deps.queues), workerRedis };
+  const jobs = { deliveryJobs: new QueueDeliveryJobs(deps.queues), digestJobs: new QueueDigestJobs(deps.queues) };
+  return { ...deps, mailer: actualMailer, renderer, transactional, notifications, digestMail, ...jobs, workerRedis };
 }

@@ -4,6 +4,7 @@ import { QUEUE_NAMES, type MaintenanceJob } from '../src/jobs.ts';
 import { scheduleCanary, sendCanary } from './canary.ts';
 import type { WorkerContext } from './context.ts';
 import { deliveryOptions } from './delivery-options.ts';
+import { reconcileDigestWork } from './digest-worker.ts';
 
 const EXPIRE_PENDING_EVERY_MS = 3_600_000;
 
@@ -35,7 +36,7 @@ export function maintenanceProcessor(ctx: WorkerContext) {
     if (job.data.task === 'reconcile') {
       const result = await reconcile(ctx.pool, ctx.deliveryJobs, deliveryOptions(ctx));
       if (result.fanoutsResumed > 0 || result.batchesRequeued > 0) log.info(result, 'reconciled the delivery ledger with the queues');
-      return result;
+      return { ...result, ...((await reconcileDigestWork(ctx, log)) as object) };
     }
     if (job.data.task === 'canary') return sendCanary(ctx);
     return { skipped: job.data.task };

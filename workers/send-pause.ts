@@ -37,10 +37,12 @@ export class SendPause {
     private readonly firstMs: number,
     private readonly probe: () => Promise<void>,
     private readonly log: Logger,
+    /** the queue whose workers this pause holds (notifications by default; digests have their own) */
+    private readonly queue: string = QUEUE_NAMES.send,
   ) {}
 
   private get keys() {
-    const base = `${this.prefix}:${QUEUE_NAMES.send}`;
+    const base = `${this.prefix}:${this.queue}`;
     return { limiter: `${base}:limiter`, pause: `${base}:smtp-pause`, outages: `${base}:smtp-outages` };
   }
 

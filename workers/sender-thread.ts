@@ -12,6 +12,8 @@ import { createWorkerRedis } from '../src/redis.ts';
 import { observeWorker } from './job-metrics.ts';
 import { answerMetricsRequests, threadChannel } from '../src/metrics-ipc.ts';
 import { createSendWorker } from './send-worker.ts';
+import { DigestMail } from '../src/mail/digest-mail.ts';
+import { createDigestSendWorker } from './digest-send-worker.ts';
 import { senderThreadCount, STOP_MESSAGE } from './sender-threads.ts';
 
 /**
@@ -34,11 +36,15 @@ async function main(): Promise<void> {
   const notifications = new NotificationMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
   const worker = createSendWorker({ config, log, pool, notifications, workerRedis, mailer });
   observeWorker(worker, log);
+  // digests share the send path's cores: the thread also works the digest send queue
+  const digestMail = new DigestMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
+  const digestWorker = createDigestSendWorker({ config, log, pool, digestMail, workerRedis, mailer });
+  observeWorker(digestWorker, log);
   answerMetricsRequests(threadChannel(port));
   port.on('message', (message: unknown) => {
     if (message !== STOP_MESSAGE) return;
     void (async () => {
-      await worker.close();
+      await Promise.all([worker.close(), digestWorker.close()]);
       await mailer.close();
       await workerRedis.quit().catch(() => workerRedis.disconnect());
       await pool.end();

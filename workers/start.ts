@@ -10,6 +10,8 @@ import { createFeedWorker, keepFeedSchedule, scheduleFeeds } from './feed-worker
 import { createMaintenanceWorker, keepSchedules, scheduleMaintenance } from './maintenance-worker.ts';
 import { createSendWorker } from './send-worker.ts';
 import { checkSmtpAtStart } from './smtp-check.ts';
+import { createDigestSendWorker } from './digest-send-worker.ts';
+import { createDigestWorker, keepDigestSchedules, scheduleDigests } from './digest-worker.ts';
 
 /** Running workers and how to stop them. */
 export interface RunningWorkers {
@@ -27,12 +29,13 @@ export async function startWorkers(
   options: { mailer?: Mailer; schedules?: boolean } = {},
 ): Promise<RunningWorkers> {
   const ctx = await createWorkerContext(deps, options.mailer);
-  const workers = [createEmailWorker(ctx), createMaintenanceWorker(ctx), createFeedWorker(ctx), createFanoutWorker(ctx), createSendWorker(ctx)] as Worker[];
+  const workers = [createEmailWorker(ctx), createMaintenanceWorker(ctx), createFeedWorker(ctx), createFanoutWorker(ctx), createSendWorker(ctx), createDigestWorker(ctx), createDigestSendWorker(ctx)] as Worker[];
   for (const worker of workers) observeWorker(worker, ctx.log);
   const schedules = options.schedules !== false;
   if (schedules) {
     await scheduleMaintenance(ctx);
     await scheduleFeeds(ctx);
+    await scheduleDigests(ctx);
   }
   const stopSchedules = schedules ? keepSchedules(ctx) : () => undefined;
   const stopFeedSchedule = schedules ? keepFeedSchedule(ctx) : () => undefined;
@@ -42,6 +45,7 @@ export async function startWorkers(
     ctx.log.warn({ err: err.message }, 'could not record the SMTP check');
     return false;
   });
+  const stopDigestSchedule = schedules ? keepDigestSchedules(ctx) : () => undefined;
   return {
     ctx,
     workers,
@@ -49,6 +53,7 @@ export async function startWorkers(
     async close() {
       stopSchedules();
       stopFeedSchedule();
+      stopDigestSchedule();
       await smtpChecked;
       await Promise.all([...workers.map((w) => w.close()), poller?.close()]);
       await ctx.mailer.close();

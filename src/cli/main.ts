@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
 import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator } from './operators.ts';
 import { runPublish } from './publish.ts';
+import { runDigestNow, runDigestStatus } from './digests.ts';
 import { runRetry } from './retry.ts';
 import { runStatus } from './status.ts';
 import { runErase, runExport, runFind, runImport, runRevokeLinks } from './subscribers.ts';
@@ -98,6 +99,13 @@ function buildProgram(): Command {
   operators.command('list').description('every account with its role and state').action(act((deps) => runListOperators(deps)));
   operators.command('disable <email>').description('disable an account; its sessions end at once').action(act((deps, email: string) => runDisableOperator(deps, email)));
   operators.command('reset <email>').description('a new one-time link to set the password (forgotten password)').action(act((deps, email: string) => runResetOperator(deps, email)));
+  const digest = program.command('digest').description('daily and weekly digests (docs/digests.md)');
+  digest
+    .command('run')
+    .description('run a digest now for everything since the previous run of that frequency')
+    .addArgument(new Argument('<frequency>', 'which digest').choices(['daily', 'weekly']))
+    .action(act((deps, frequency: 'daily' | 'weekly') => runDigestNow(deps, frequency)));
+  digest.command('status').description('recent digest runs with their delivery counts').option('--json', 'print JSON').option('--limit <n>', 'runs', '10').action(act((deps, options: { json?: boolean; limit?: string }) => runDigestStatus(deps, options)));
 
   program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
   return program;

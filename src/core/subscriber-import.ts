@@ -8,6 +8,9 @@ import { invalid } from '../errors.ts';
 import { safeConsentSource } from './consent-source.ts';
 import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
 import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
+import { setFrequencies, type Frequency } from '../db/digest-queries.ts';
+
+const FREQUENCIES: readonly Frequency[] = ['immediate', 'daily', 'weekly'];
 
 /** Result of an import, as the API answers it. */
 export interface ImportResult {
@@ -32,6 +35,8 @@ interface ImportRow {
   lang: 'pl' | 'en';
   topics: string[];
   source: string;
+  /** set only when the row names one: an import never resets a known subscriber's choice */
+  frequency?: Frequency;
 }
 
 const BATCH_SIZE = 2000;
@@ -69,7 +74,9 @@ function validateRow(raw: unknown, row: number, known: Set<string>): ImportRow |
   if (unknown.length > 0) return `unknown topic: ${unknown.join(', ')}`;
   if (topics.length === 0) return 'no topics';
   const source = safeConsentSource(record.consentSource, 'import');
-  return { row, email: normalizeEmail(email), lang, topics: [...new Set(topics)], source };
+  const frequency = record.frequency === undefined || record.frequency === '' ? undefined : record.frequency;
+  if (frequency !== undefined && !FREQUENCIES.includes(frequency as Frequency)) return 'frequency must be immediate, daily or weekly';
+  return { row, email: normalizeEmail(email), lang, topics: [...new Set(topics)], source, ...(frequency ? { frequency: frequency as Frequency } : {}) };
 }
 
 async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResult): Promise<void> {
@@ -92,6 +99,8 @@ async function writeBatch(pool: pg.Pool, batch: ImportRow[], result: ImportResul
       }
     }
     await subscribers.replaceTopicsBatch(tx, pairIds, pairSlugs, written.map((w) => w.id));
+    const chosen = written.filter((w) => byEmail.get(w.email)!.frequency);
+    await setFrequencies(tx, chosen.map((w) => w.id), chosen.map((w) => byEmail.get(w.email)!.frequency!), ['active']);
     const created = written.filter((w) => w.inserted);
     await subscribers.insertImportConsents(tx, created.map((w) => w.id), created.map((w) => byEmail.get(w.email)!.source), CONSENT_TEXT_VERSION);
     result.created += created.length;

@@ -7,6 +7,7 @@ import type { SubscriptionRequestInput, SubscriptionRequestOutcome } from '../db
 import { deleteErasureSuppression, upsertSuppression } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
 import { safeConsentSource } from './consent-source.ts';
+import { setFrequencies, setFrequency, type Frequency } from '../db/digest-queries.ts';
 import { hashEmail, normalizeEmail } from './email-address.ts';
 import type { TokenPurpose, TokenSigner } from './tokens.ts';
 
@@ -46,6 +47,8 @@ export interface SubscribeRequest {
   source: string;
   ip: string | null;
   userAgent: string | null;
+  /** immediate, daily or weekly; when absent a new address gets immediate and a known one keeps its own */
+  frequency?: Frequency;
 }
 
 /** Settings of the subscription lifecycle. */
@@ -98,6 +101,8 @@ export class SubscriptionService {
       ip: request.ip,
       userAgent: request.userAgent?.slice(0, 512) ?? null,
     });
+    // Only an opt-in in progress takes the requested frequency: a stranger never changes an active subscription.
+    if (request.frequency && outcome.kind === 'confirm') await setFrequencies(this.pool, [outcome.subscriberId], [request.frequency], ['pending']);
     if (!outcome.slot) return;
     if (outcome.kind === 'already') await this.jobs.queueAlreadySubscribed(outcome.subscriberId, outcome.slot, request.topics ? topics : undefined);
     else await this.jobs.queueConfirmation(outcome.subscriberId, outcome.consentId!, outcome.slot);
@@ -183,7 +188,7 @@ export class SubscriptionService {
   }
 
   /** Updates topics and language from the preferences page. */
-  async updatePreferences(token: string, change: { topics: string[]; lang: 'pl' | 'en' }): Promise<Subscriber> {
+  async updatePreferences(token: string, change: { topics: string[]; lang: 'pl' | 'en'; frequency?: Frequency }): Promise<Subscriber> {
     const id = await this.verifySubscriberToken('manage', token);
     const topics = await this.resolveTopics(change.topics);
     await withTransaction(this.pool, async (tx) => {
@@ -191,6 +196,7 @@ export class SubscriptionService {
       if (!current) throw invalidToken();
       await subscribers.replaceTopics(tx, id, topics);
       await subscribers.setLanguage(tx, id, change.lang);
+      if (change.frequency) await setFrequency(tx, id, change.frequency);
     });
     return (await subscribers.getSubscriber(this.pool, id))!;
   }

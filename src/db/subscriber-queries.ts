@@ -36,6 +36,8 @@ export interface SubscriberRow {
   email: string;
   status: SubscriberStatus;
   lang: string;
+  /** immediate, daily or weekly (migration 0009) */
+  frequency: 'immediate' | 'daily' | 'weekly';
   created_at: Date;
   confirmed_at: Date | null;
   unsubscribed_at: Date | null;

@@ -10,6 +10,8 @@ import { readSmtpStatus } from '../mail/smtp-status.ts';
 import { canaryLastSuccess, registry, smtpProblem, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
 import { bullQueueInspector, readAllQueueStats } from '../queue-stats.ts';
 import { presentStats } from './presenters-ops.ts';
+import { setDigestGauges } from '../digest-metrics.ts';
+import { digestSchedule } from '../deps.ts';
 
 /** How long the PostgreSQL part of a scrape is reused: several Prometheus servers must not multiply queries. */
 const DATABASE_SNAPSHOT_TTL_MS = 5_000;
@@ -41,6 +43,7 @@ export function opsHandlers(deps: Deps) {
       setDatabaseGauges(db);
       if (canary) canaryLastSuccess.set(canary.getTime() / 1000);
       for (const problem of ['unavailable', 'configuration'] as const) smtpProblem.set({ problem }, smtp?.state === problem ? 1 : 0);
+      await setDigestGauges(deps.pool, digestSchedule(deps.config));
       res.type(registry.contentType).send(await renderMetrics());
     },
 

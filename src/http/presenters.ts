@@ -10,6 +10,7 @@ export function presentSubscriber(s: Subscriber) {
     status: s.status,
     topics: s.topics,
     lang: s.lang,
+    frequency: s.frequency,
     createdAt: s.created_at,
     confirmedAt: s.confirmed_at,
     unsubscribedAt: s.unsubscribed_at,

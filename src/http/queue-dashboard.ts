@@ -14,6 +14,8 @@ const QUEUE_DESCRIPTIONS: Record<string, string> = {
   send: 'Batches of notification e-mails of one article',
   feeds: 'Scheduled polling of the office’s feeds',
   maintenance: 'Housekeeping: reconciler, expiry of unconfirmed subscriptions',
+  digest: 'Daily and weekly digests: schedule ticks and run fan-outs',
+  'digest-send': 'Batches of digest e-mails of one run',
 };
 
 /** Bull Board over every queue of src/jobs.ts, with retry, clean, pause and promote; job data holds ids only. */

@@ -13,6 +13,8 @@ export const emailField = z
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'is not a valid topic');
 const lang = z.enum(['pl', 'en'], { error: 'must be pl or en' });
+/** How often a subscriber hears from us (docs/digests.md). */
+export const frequencyField = z.enum(['immediate', 'daily', 'weekly'], { error: 'must be immediate, daily or weekly' });
 // A ticked HTML checkbox arrives as one of these strings; anything else means not ticked.
 const checkedConsent = z.preprocess(
   (v) => (v === true || (typeof v === 'string' && ['on', 'true', '1', 'yes'].includes(v)) ? true : v),
@@ -27,6 +29,7 @@ export const subscribeJsonSchema = z.object({
   topics: z.array(slug).max(100).optional(),
   lang: lang.default('pl'),
   consent: z.literal(true, { error: 'consent is required' }),
+  frequency: frequencyField.optional(),
 });
 
 /** POST /api/subscriptions from the HTML form (form-encoded). */
@@ -36,6 +39,7 @@ export const subscribeFormSchema = z.object({
   lang: lang.default('pl'),
   consent: checkedConsent,
   source: z.string().max(100).optional(),
+  frequency: frequencyField.optional(),
 });
 
 /** POST /manage (form) and POST /api/manage-link (JSON): only the address. */
@@ -48,6 +52,7 @@ export const tokenParams = z.object({ token: z.string().max(200) });
 export const preferencesFormSchema = z.object({
   topics: oneOrMany(slug).optional().default([]),
   lang: lang.default('pl'),
+  frequency: frequencyField.optional(),
 });
 
 /** POST /api/topics. */
@@ -117,6 +122,12 @@ export const articleSchema = z.object({
   /** notify even when older than MAX_ARTICLE_AGE_HOURS (and notify now a known article recorded without) */
   force: z.boolean({ error: 'must be true or false' }).optional(),
 });
+
+/** POST /api/digests/run */
+export const digestRunSchema = z.object({ frequency: z.enum(['daily', 'weekly'], { error: 'must be daily or weekly' }) });
+
+/** GET /api/digests?limit= */
+export const digestListQuery = z.object({ limit: z.coerce.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(20) });
 
 /** GET /api/articles?page=&perPage= */
 export const articleListQuery = z.object({

@@ -12,6 +12,7 @@ import type { preferencesFormSchema, subscribeFormSchema, subscribeJsonSchema } 
 import { subscribeFormSchema as formSchema, subscribeJsonSchema as jsonSchema } from './schemas.ts';
 import { parseInput } from './validate.ts';
 import { safeConsentSource } from '../core/consent-source.ts';
+import { frequencyChoices } from './frequency-choices.ts';
 
 type SubscribeJson = z.infer<typeof subscribeJsonSchema>;
 type SubscribeForm = z.infer<typeof subscribeFormSchema>;
@@ -50,6 +51,7 @@ export function subscriptionHandlers(deps: Deps) {
       fieldErrors,
       errors: errors.length ? errors : undefined,
       source: typeof values.source === 'string' ? values.source : 'form',
+      frequencies: frequencyChoices(deps.config, lang, typeof values.frequency === 'string' ? values.frequency : 'immediate'),
       altchaWidget: altcha ? altchaWidgetHtml(lang) : '',
     }, fields ? 400 : 200);
   };
@@ -70,13 +72,14 @@ export function subscriptionHandlers(deps: Deps) {
         topics: input.topics ?? [],
         lang: input.lang,
         source: safeConsentSource(input.source, 'form'),
+        frequency: input.frequency ?? 'immediate',
         ip: clientIp(req),
         userAgent: req.get('user-agent') ?? null,
       });
     } catch (err) {
       if (err instanceof AppError && err.status === 400) {
         const topics = body.topics === undefined ? [] : ([] as unknown[]).concat(body.topics).map(String);
-        return renderForm(req, res, lang, { email: String(body.email ?? '').slice(0, 254), topics, consent: body.consent !== undefined, source: body.source }, err.fields ?? { email: 'invalid' });
+        return renderForm(req, res, lang, { email: String(body.email ?? '').slice(0, 254), topics, consent: body.consent !== undefined, source: body.source, frequency: body.frequency }, err.fields ?? { email: 'invalid' });
       }
       throw err;
     }
@@ -94,6 +97,7 @@ export function subscriptionHandlers(deps: Deps) {
       email: input.email,
       topics: input.topics,
       lang: input.lang,
+      ...(input.frequency ? { frequency: input.frequency } : {}),
       source: safeConsentSource(req.get('x-powiadom-source'), 'api'),
       ip: clientIp(req),
       userAgent: req.get('user-agent') ?? null,
@@ -109,6 +113,7 @@ export function subscriptionHandlers(deps: Deps) {
     statusText: translate(lang, `pages.preferences.status${subscriber.status[0]!.toUpperCase()}${subscriber.status.slice(1)}`),
     unsubscribed: subscriber.status === 'unsubscribed',
     topics: await topicChoices(lang, subscriber.topics),
+    frequencies: frequencyChoices(deps.config, lang, subscriber.frequency),
     action: `/preferences/${token}${lang === 'en' ? '?lang=en' : ''}`,
     unsubscribeAction: `/preferences/${token}/unsubscribe${lang === 'en' ? '?lang=en' : ''}`,
     eraseAction: `/preferences/${token}/erase${lang === 'en' ? '?lang=en' : ''}`,
@@ -184,7 +189,7 @@ export function subscriptionHandlers(deps: Deps) {
         const subscriber = await subscriptions.subscriberForToken('manage', token);
         if (!subscriber) throw invalidToken();
         const lang = toLang(input.lang);
-        const shown = { ...subscriber, topics: input.topics, lang: input.lang };
+        const shown = { ...subscriber, topics: input.topics, lang: input.lang, frequency: input.frequency ?? subscriber.frequency };
         const fieldErrors = { topics: translate(lang, 'pages.errors.topics') };
         const data = await preferencesData(token, shown, lang, { fieldErrors, errors: [{ field: 'topic-aktualnosci', message: fieldErrors.topics }] });
         page(req, res, 'preferences', lang, 'pages.preferences.title', data, 400);

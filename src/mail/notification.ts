@@ -197,7 +197,7 @@ export class NotificationMail implements NotificationSender {
 }
 
 /** Concatenates texts and slotted texts into one slotted text. */
-function concatSlotted<S extends string>(pieces: (string | SlottedText<S>)[]): SlottedText<S> {
+export function concatSlotted<S extends string>(pieces: (string | SlottedText<S>)[]): SlottedText<S> {
   const parts: string[] = [];
   const slots: S[] = [];
   let open = '';

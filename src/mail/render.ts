@@ -7,15 +7,16 @@ import { compileMjmlInThread } from './mjml-thread.ts';
 import { wrapText } from './wrap-text.ts';
 
 /** The e-mails Powiadom sends; each has templates/emails/<name>/email.mjml and email.txt. */
-export type EmailName = 'confirm' | 'already-subscribed' | 'welcome' | 'notification' | 'manage-link';
+export type EmailName = 'confirm' | 'already-subscribed' | 'welcome' | 'notification' | 'manage-link' | 'digest';
 /** Every e-mail template. */
-export const EMAIL_NAMES: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification', 'manage-link'];
+export const EMAIL_NAMES: readonly EmailName[] = ['confirm', 'already-subscribed', 'welcome', 'notification', 'manage-link', 'digest'];
 const TEXT_KEY: Record<EmailName, string> = {
   confirm: 'confirm',
   'already-subscribed': 'already',
   welcome: 'welcome',
   notification: 'notification',
   'manage-link': 'manage',
+  digest: 'digest',
 };
 /** Brand values of the templates, filled in with the texts when MJML compiles (`[[brand.x]]`). */
 type BrandValues = Record<string, string>;

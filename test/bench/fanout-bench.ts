@@ -229,7 +229,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+// `npm run bench -- --digest`: the digest benchmark (test/bench/digest-bench.ts) instead.
+const bench = process.argv.includes('--digest') ? (await import('./digest-bench.ts')).runDigestBench : main;
+bench().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -7,13 +7,15 @@ RETURNING id, topics, fanout_cursor;
 -- name: write-fanout-page
 -- One keyset page of the fan-out ($1 article, $2 cursor = last subscriber id scanned, $3 topics, $4 page size):
 -- takes the next $4 subscriber ids by primary key (cheap whatever the statistics say), writes a pending
--- delivery for each active, unsuppressed subscriber of the topics (the unique constraint makes a rerun
+-- delivery for each active, unsuppressed subscriber of the topics who gets articles one by one (the unique constraint makes a rerun
 -- harmless) and moves the cursor in the same statement, so a killed fan-out resumes exactly here.
 WITH span AS MATERIALIZED (
   SELECT id FROM subscribers WHERE id > $2 ORDER BY id LIMIT $4
 ), page AS (
   SELECT s.id FROM span JOIN subscribers s ON s.id = span.id
   WHERE s.status = 'active'
+    -- digest readers (migration 0009) get the article in their digest, unless it was recorded before they switched
+    AND (s.frequency = 'immediate' OR s.frequency_since > (SELECT created_at FROM articles WHERE id = $1))
     AND EXISTS (SELECT 1 FROM subscriber_topics st WHERE st.subscriber_id = s.id AND st.topic_slug = ANY ($3::text[]))
     AND NOT EXISTS (SELECT 1 FROM suppressions x
                     WHERE x.email_hash = encode(sha256(convert_to(s.email, 'UTF8')), 'hex') AND x.reason <> 'erased')

@@ -28,7 +28,7 @@ UPDATE consents SET confirmed_at = now(), confirm_ip = $2 WHERE id = $1;
 
 -- name: get-subscriber
 -- One subscriber with its topics (and its link token version).
-SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at, s.token_version,
+SELECT s.id, s.email, s.status, s.lang, s.frequency, s.created_at, s.confirmed_at, s.unsubscribed_at, s.token_version,
        coalesce(array_agg(st.topic_slug ORDER BY st.topic_slug) FILTER (WHERE st.topic_slug IS NOT NULL), '{}') AS topics
 FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
 WHERE s.id = $1
@@ -36,7 +36,7 @@ GROUP BY s.id;
 
 -- name: find-subscribers-by-email
 -- Admin search: exact normalised address, or a substring when $2 is true.
-SELECT s.id, s.email, s.status, s.lang, s.created_at, s.confirmed_at, s.unsubscribed_at,
+SELECT s.id, s.email, s.status, s.lang, s.frequency, s.created_at, s.confirmed_at, s.unsubscribed_at,
        coalesce(array_agg(st.topic_slug ORDER BY st.topic_slug) FILTER (WHERE st.topic_slug IS NOT NULL), '{}') AS topics
 FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
 WHERE CASE WHEN $2::boolean THEN s.email LIKE '%' || $1 || '%' ELSE s.email = $1 END

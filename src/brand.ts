@@ -16,6 +16,11 @@ export function officeNames(config: Config): Record<Lang, string> {
   return { pl, en: config.BRAND_OFFICE_NAME_EN ?? config.BRAND_OFFICE_NAME ?? DEFAULT_OFFICE.en };
 }
 
+/** The office's short name for subjects (BRAND_SHORT_NAME; DUW for the default office, else its full name). */
+export function officeShortName(config: Config): string {
+  return config.BRAND_SHORT_NAME ?? (config.BRAND_OFFICE_NAME ? config.BRAND_OFFICE_NAME : 'DUW');
+}
+
 /** The data controller in both languages (BRAND_CONTROLLER_NAME[_EN]), else the office. */
 export function controllerNames(config: Config): Record<Lang, string> {
   const office = officeNames(config);

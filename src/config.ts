@@ -209,6 +209,8 @@ const envSchema = z.object({
   DIGEST_WEEKDAY: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'], { error: 'must be a weekday in English, e.g. monday' }).default('monday'),
   DIGEST_TIMEZONE: z.string().refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Warsaw' }).default('Europe/Warsaw'),
   BRAND_OFFICE_NAME: optionalText,
+  /** short name of the office in digest subjects ("Powiadomienia DUW: …"); default DUW for the default office, else BRAND_OFFICE_NAME */
+  BRAND_SHORT_NAME: optionalText,
   BRAND_LOGO_URL: optionalText.refine((v) => v === undefined || /^(https:\/\/|\/)[^\s"<>]*$/.test(v), {
     message: 'must be an https:// URL or a path starting with /',
   }),

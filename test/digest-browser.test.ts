@@ -38,7 +38,7 @@ describe('frequency controls in a browser (360 px wide)', () => {
     assert.equal(await immediate.isChecked(), true, 'immediate is the default');
     const weekly = page.getByRole('radio', { name: 'Raz w tygodniu' });
     assert.equal(await weekly.getAttribute('aria-describedby'), 'frequency-weekly-hint');
-    assert.match(await page.locator('#frequency-weekly-hint').innerText(), /w piątek, około 07:30/);
+    assert.match(await page.locator('#frequency-weekly-hint').innerText(), /w\spiątek, około 07:30/);
     assert.match(await page.locator('#frequency-daily-hint').innerText(), /około 07:30/);
     await page.fill('#email', 'browser.weekly@example.pl');
     await page.check('#topic-komunikaty');

@@ -72,7 +72,7 @@ describe('notification e-mails never interpret article text', () => {
   let mail: NotificationMail;
   before(async () => {
     const links = new Links(PUBLIC_URL, signer, 86_400);
-    const identity = { mailFrom: 'Powiadom <powiadom@duw.example>', listId: '<powiadomienia.duw.example>', unsubscribeMailto: 'unsubscribe@duw.example', verp: null, idDomain: 'duw.example' };
+    const identity = { mailFrom: 'Powiadom <powiadom@duw.example>', listId: '<powiadomienia.duw.example>', unsubscribeMailto: 'unsubscribe@duw.example', verp: null, idDomain: 'duw.example', officeShortName: 'DUW' };
     // build() only: nothing is sent, so no mailer is needed
     mail = new NotificationMail(await EmailRenderer.create(emailBrand(parseConfig({ NODE_ENV: 'test', PUBLIC_URL, SECRET: 'test-secret-0123456789-0123456789-0123456789' }))), links, signer, {} as Mailer, identity);
   });

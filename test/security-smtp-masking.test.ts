@@ -60,7 +60,7 @@ describe('SMTP replies that quote the recipient', () => {
   before(async () => {
     h = await startHarness({ label: 'smtpmask', env: { SEND_ATTEMPTS: '2', SEND_BACKOFF_MS: '100' } });
     h.smtp.onRecipient = (address) => {
-      if (address === REFUSED) return { ok: false, code: 550, message: `5.7.1 <${address}>: Relay access denied` };
+      if (address === REFUSED) return { ok: false, code: 550, message: `5.7.1 <${address}>: Recipient address rejected: Access denied` };
       if (address === LATER) return { ok: false, code: 450, message: `4.2.0 <${address}>: Recipient address rejected: try again later` };
       if (address === UNKNOWN) return { ok: false, code: 550, message: `5.1.1 <${address}>: Recipient address rejected: User unknown` };
       return { ok: true };

@@ -20,8 +20,9 @@ function smtpError(command: string, response: string, code = 'EENVELOPE'): Error
 }
 
 describe('SMTP settings', () => {
-  it('requires MAIL_FROM in a real domain in production', () => {
-    assert.throws(() => parseConfig(PRODUCTION), /MAIL_FROM: required/);
+  it('requires MAIL_FROM (set, or derived from the host of PUBLIC_URL) in a real domain in production', () => {
+    assert.equal(parseConfig(PRODUCTION).MAIL_FROM, 'Powiadom <powiadom@powiadomienia.duw.pl>');
+    assert.throws(() => parseConfig({ ...PRODUCTION, PUBLIC_URL: 'https://powiadomienia' }), /MAIL_FROM: must be an address in a real domain/);
     assert.throws(() => parseConfig({ ...PRODUCTION, MAIL_FROM: 'Powiadom <powiadom@localhost>' }), /MAIL_FROM: must be an address in a real domain/);
     assert.throws(() => parseConfig({ ...PRODUCTION, MAIL_FROM: 'powiadom@[10.0.0.1]' }), /MAIL_FROM: must be/);
     assert.equal(parseConfig({ ...PRODUCTION, MAIL_FROM: 'DUW <powiadomienia@duw.pl>' }).MAIL_FROM, 'DUW <powiadomienia@duw.pl>');

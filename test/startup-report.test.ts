@@ -18,6 +18,7 @@ describe('start-up summary and warnings', () => {
       SMTP_URL: 'smtp://relay-user:hunter2-password@smtp.example.pl:2525',
       ADMIN_TOKEN: 'admin-token-0123456789',
       PUBLIC_URL: 'https://powiadom.example.pl',
+      SECRET,
       FEEDS: 'https://www.example.pl/rss.xml?key=abc|komunikaty,https://user:pw@www.example.pl/atom.xml',
     });
     const report = describeStartup(config, 'all');

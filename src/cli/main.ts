@@ -10,7 +10,7 @@ import { runDigestNow, runDigestStatus } from './digests.ts';
 import { runRetry } from './retry.ts';
 import { runStatus } from './status.ts';
 import { runErase, runExport, runFind, runImport, runRevokeLinks } from './subscribers.ts';
-import { runAdd, runList, runRemove } from './suppressions.ts';
+import { checkAddSuppression, runAdd, runList, runRemove } from './suppressions.ts';
 
 /** Runs a command on booted dependencies; a returned number is the exit status. */
 function act<A extends unknown[]>(work: (deps: Parameters<Parameters<typeof withDeps>[0]>[0], ...args: A) => Promise<number | void>) {
@@ -84,7 +84,10 @@ function buildProgram(): Command {
     .description('suppress an address')
     .addOption(new Option('-r, --reason <reason>', 'why').choices(['manual', 'hard_bounce', 'complaint']).makeOptionMandatory())
     .option('-n, --note <text>', 'a note for other operators')
-    .action(act((deps, email: string, options: { reason: string; note?: string }) => runAdd(deps, email, options)));
+    .action((email: string, options: { reason: string; note?: string }) => {
+      checkAddSuppression(email, options.reason);
+      return act((deps, e: string, o: { reason: string; note?: string }) => runAdd(deps, e, o))(email, options);
+    });
   suppressions.command('remove <emailOrHash>').description('lift a suppression; exit 1 when there is none').action(act((deps, key: string) => runRemove(deps, key)));
 
   const operators = program.command('operators').description('named accounts of the operators\' console (/admin)');

@@ -18,11 +18,16 @@ export async function runList(deps: Deps, options: { limit: string; offset: stri
   print(table(['email hash (SHA-256)', 'reason', 'since (UTC)', 'note'], rows.map((s) => [s.email_hash, s.reason, s.created_at.toISOString().slice(0, 16).replace('T', ' '), s.note])));
 }
 
-/** `suppressions add <email> --reason`: the address is never mailed until lifted. */
-export async function runAdd(deps: Deps, email: string, options: { reason: string; note?: string }): Promise<void> {
-  if (!(OPERATOR_REASONS as readonly string[]).includes(options.reason)) throw new UsageError(`--reason must be one of ${OPERATOR_REASONS.join(', ')}.`);
+/** Usage errors of `suppressions add`, found before anything connects (exit 2 even when PostgreSQL or Redis is slow or down). */
+export function checkAddSuppression(email: string, reason: string): void {
+  if (!(OPERATOR_REASONS as readonly string[]).includes(reason)) throw new UsageError(`--reason must be one of ${OPERATOR_REASONS.join(', ')}.`);
   const problem = emailProblem(email);
   if (problem) throw new UsageError(`"${email}" is not an e-mail address: ${problem}.`);
+}
+
+/** `suppressions add <email> --reason`: the address is never mailed until lifted. */
+export async function runAdd(deps: Deps, email: string, options: { reason: string; note?: string }): Promise<void> {
+  checkAddSuppression(email, options.reason);
   const { suppression, created } = await service(deps).suppress(email, options.reason as OperatorReason, options.note ?? null);
   print(`${created ? 'Suppressed' : 'Already suppressed; reason updated'}: ${suppression.email_hash} (${suppression.reason})`);
 }

@@ -55,6 +55,8 @@ export interface DigestArticle {
   url: string;
   title: string;
   summary: string | null;
+  /** language of the article's text (its title and summary get lang= in e-mails of the other language) */
+  lang: string;
   topics: string[];
   published_at: Date;
   created_at: Date;

@@ -4,6 +4,7 @@ import type { SendFailure } from '../core/delivery.ts';
 import type { Links } from '../core/links.ts';
 import { topicDisplayName } from '../core/topic-names.ts';
 import { TOKEN_LENGTH, type TokenSigner } from '../core/tokens.ts';
+import { formatDateTime } from '../format-date.ts';
 import { toLang, translate, type Lang } from '../i18n.ts';
 import type { Mailer } from './mailer.ts';
 import { maskSmtpError } from './mask-addresses.ts';
@@ -28,17 +29,13 @@ const dateFormats = {
   pl: new Intl.DateTimeFormat('pl-PL', { dateStyle: 'long', timeZone: 'Europe/Warsaw' }),
   en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'Europe/Warsaw' }),
 };
-const dateTimeFormats = {
-  pl: new Intl.DateTimeFormat('pl-PL', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Warsaw' }),
-  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Warsaw' }),
-};
 const plurals = { pl: new Intl.PluralRules('pl-PL'), en: new Intl.PluralRules('en-GB') };
 
 /** The digest's subject: "Powiadomienia DUW: 3 nowe artykuły (2 grudnia 2026)", with the language's plural. */
-export function digestSubject(count: number, date: Date, lang: Lang): string {
+export function digestSubject(count: number, date: Date, lang: Lang, office: string): string {
   const form = plurals[lang].select(count);
   const key = lang === 'pl' ? { one: 'subjectOne', few: 'subjectFew' }[form as 'one' | 'few'] ?? 'subjectMany' : form === 'one' ? 'subjectOne' : 'subjectOther';
-  return translate(lang, `emails.digest.${key}`).replace('{count}', String(count)).replace('{date}', dateFormats[lang].format(date));
+  return translate(lang, `emails.digest.${key}`).replace('{office}', office).replace('{count}', String(count)).replace('{date}', dateFormats[lang].format(date));
 }
 
 /**
@@ -111,11 +108,11 @@ export class DigestMail implements DigestSender {
     const markers = freshMarkers(MARKER_LENGTHS, outside);
     const groups = content.groups.map((g) => ({
       name: g.topic ? topicDisplayName(g.topic, lang) : null,
-      articles: g.articles.map((a) => ({ title: a.title, url: a.url, summary: a.summary, publishedAt: dateTimeFormats[lang].format(a.published_at) })),
+      articles: g.articles.map((a) => ({ title: a.title, url: a.url, summary: a.summary, lang: a.lang, publishedAt: formatDateTime(a.published_at, lang) })),
     }));
     const titles = content.groups.flatMap((g) => g.articles.map((a) => a.title)).join(' · ');
     const rendered = this.renderer.render('digest', lang, {
-      subject: digestSubject(content.articleCount, content.periodEnd, lang),
+      subject: digestSubject(content.articleCount, content.periodEnd, lang, this.identity.officeShortName),
       preheader: titles.length > 140 ? `${titles.slice(0, 139)}…` : titles,
       heading: translate(lang, content.frequency === 'weekly' ? 'emails.digest.headingWeekly' : 'emails.digest.headingDaily'),
       intro: translate(lang, 'emails.digest.intro'),

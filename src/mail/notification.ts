@@ -3,6 +3,7 @@ import type { ArticleRow } from '../db/article-queries.ts';
 import type { Recipient, NotificationSender, SendFailure } from '../core/delivery.ts';
 import type { Links } from '../core/links.ts';
 import { TOKEN_LENGTH, type TokenSigner } from '../core/tokens.ts';
+import { officeShortName } from '../brand.ts';
 import type { VerpAddresses } from '../core/verp.ts';
 import { formatDateTime } from '../format-date.ts';
 import { createVerp, isInboundMailConfigured } from '../inbound/inbound-config.ts';
@@ -44,6 +45,8 @@ export interface NotificationIdentity {
   verp: VerpAddresses | null;
   /** domain of Message-IDs */
   idDomain: string;
+  /** the office's short name in digest subjects (BRAND_SHORT_NAME) */
+  officeShortName: string;
 }
 
 /** The List-Id of the notification list: LIST_ID, else derived from the From domain. */
@@ -62,6 +65,7 @@ export function notificationIdentity(config: Config): NotificationIdentity {
     unsubscribeMailto: isInboundMailConfigured(config) ? (config.UNSUBSCRIBE_MAILTO ?? `unsubscribe@${idDomain}`) : undefined,
     verp: createVerp(config),
     idDomain,
+    officeShortName: officeShortName(config),
   };
 }
 

@@ -9,7 +9,7 @@ export function operatorsCli(h: Harness, args: string[]): Promise<{ code: number
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'operators', ...args],
-      { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: h.config.QUEUE_PREFIX, PUBLIC_URL: h.config.PUBLIC_URL, LOG_LEVEL: 'warn' }, timeout: 60_000 },
+      { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: h.config.QUEUE_PREFIX, PUBLIC_URL: h.config.PUBLIC_URL, SECRET: h.config.SECRET, LOG_LEVEL: 'warn' }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

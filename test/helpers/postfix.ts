@@ -118,6 +118,10 @@ export async function startPostfix(options: PostfixOptions): Promise<ThrowawayPo
   writeFileSync(path.join(dir, 'master.cf'), MASTER_CF(port, submissionPort, options.submission ?? []));
   await postconf(dir, mainSettings(dir, options));
   await run('chown', ['postfix', path.join(dir, 'data')]);
+  // The log must be writable by the postfix user too: on a restart after a stop mid-transaction, postsuper
+  // (running as mail_owner) warns about the half-received queue file and dies if it cannot open the log.
+  writeFileSync(path.join(dir, 'maillog'), '');
+  await run('chown', ['postfix', path.join(dir, 'maillog')]);
   const postfix: ThrowawayPostfix = {
     port,
     submissionPort,

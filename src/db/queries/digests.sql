@@ -47,7 +47,7 @@ FROM digest_deliveries WHERE run_id = $1;
 
 -- name: list-digest-run-articles
 -- The articles of a run, newest publication first.
-SELECT a.id, a.url, a.title, a.summary, a.topics, a.published_at, a.created_at
+SELECT a.id, a.url, a.title, a.summary, a.lang, a.topics, a.published_at, a.created_at
 FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
 WHERE ra.run_id = $1
 ORDER BY a.published_at DESC, a.id DESC;

@@ -67,9 +67,9 @@ export function digestSchedule(config: Config): DigestSchedule {
   return { time: config.DIGEST_TIME, weekday: config.DIGEST_WEEKDAY, timeZone: config.DIGEST_TIMEZONE };
 }
 
-/** Creates the shared dependencies; nothing listens or consumes jobs yet. */
-export async function createDeps(config: Config, log: Logger): Promise<Deps> {
-  const pool = createPool(config.DATABASE_URL);
+/** Creates the shared dependencies; nothing listens or consumes jobs yet (`dbConnectTimeoutMs`: see createPool). */
+export async function createDeps(config: Config, log: Logger, dbConnectTimeoutMs?: number): Promise<Deps> {
+  const pool = createPool(config.DATABASE_URL, 10, dbConnectTimeoutMs);
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed'));
   const redis = createRedis(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.warn({ err: err.message }, 'Redis connection error'));

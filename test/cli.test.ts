@@ -138,10 +138,10 @@ describe('cli subscribers', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /created 2, updated 0, skipped 0, invalid 0/);
     const withBad = await cli(['subscribers', 'import', await file('bad.json', JSON.stringify([{ email: 'not-an-address' }, { email: 'ewa@example.pl' }]))]);
-    assert.equal(withBad.code, 1);
+    assert.equal(withBad.code, 1, withBad.stderr);
     assert.match(withBad.stderr, /row 1: email/);
     const [csvOut, jsonOut, xmlOut] = await Promise.all([cli(['subscribers', 'export']), cli(['subscribers', 'export', '--format', 'json']), cli(['subscribers', 'export', '--format', 'xml'])]);
-    assert.equal(csvOut.code, 0);
+    assert.equal(csvOut.code, 0, csvOut.stderr);
     assert.match(csvOut.stdout, /^email,topics,lang,consentSource,status,createdAt$/m);
     assert.match(csvOut.stdout, /^ola@example\.pl,dla-mediow;komunikaty,pl,paper form,active,/m);
     const exported = JSON.parse(jsonOut.stdout) as { email: string }[];
@@ -182,7 +182,7 @@ describe('cli suppressions', () => {
       cli(['suppressions', 'add', 'a@example.pl', '--reason', 'erased']),
       cli(['suppressions', 'add', 'no-at-sign', '--reason', 'manual']),
     ]);
-    assert.deepEqual(runs.map((r) => r.code), [2, 2, 2]);
+    assert.deepEqual(runs.map((r) => r.code), [2, 2, 2], runs.map((r) => r.stderr).join('\n'));
     assert.equal((await h.db.pool.query('SELECT 1 FROM suppressions WHERE email_hash = $1', [hashEmail('a@example.pl')])).rowCount, 0);
   });
 });

@@ -2,6 +2,9 @@ import { loadConfig } from '../config.ts';
 import { closeDeps, createDeps, type Deps } from '../deps.ts';
 import { createLogger } from '../log.ts';
 
+/** How long a CLI command waits for a PostgreSQL connection (services: 3 s). */
+const CLI_DB_CONNECT_TIMEOUT_MS = 30_000;
+
 /** A mistake in how the CLI was called (exit status 2), as opposed to a failure doing the work (1). */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -28,7 +31,7 @@ export async function withDeps<T>(work: (deps: Deps) => Promise<T>): Promise<T> 
   const config = loadConfig();
   const level = config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL;
   const log = createLogger(level, false, { write: (line: string) => void process.stderr.write(line) }).child({ role: 'cli' });
-  const deps = await createDeps(config, log);
+  const deps = await createDeps(config, log, CLI_DB_CONNECT_TIMEOUT_MS);
   let result: T;
   try {
     result = await work(deps);

@@ -6,9 +6,13 @@ export type Db = Pick<pg.Pool, 'query'>;
 // int8 (bigint ids, counts) as JS numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** Creates the PostgreSQL pool; errors on idle clients are logged by the caller, never crash. */
-export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30000 });
+/**
+ * Creates the PostgreSQL pool; errors on idle clients are logged by the caller, never crash. Services fail
+ * fast (3 s) when no connection comes; the CLI waits longer (`connectTimeoutMs`), since an operator's
+ * command on a busy server should finish rather than exit 1 on a slow connect.
+ */
+export function createPool(databaseUrl: string, max = 10, connectTimeoutMs = 3000): pg.Pool {
+  return new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: connectTimeoutMs, idleTimeoutMillis: 30000 });
 }
 
 /**

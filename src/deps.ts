@@ -97,6 +97,13 @@ export async function createDeps(config: Config, log: Logger, dbConnectTimeoutMs
 
 /** Closes queues, Redis and PostgreSQL, in that order. */
 export async function closeDeps(deps: Deps): Promise<void> {
+  // A queue still connecting (BullMQ asks Redis for its version) when the shared connection quits emits an
+  // unhandled 'error' and kills the process: a short CLI command can finish first. Let them connect.
+  // Bounded: with Redis unreachable they never connect, and closing must not wait for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));
+  await Promise.race([Promise.all(deps.queues.all().map((q) => q.waitUntilReady().catch(() => undefined))), bound]);
+  clearTimeout(timer);
   await deps.queues.close().catch(() => undefined);
   await deps.redis.quit().catch(() => deps.redis.disconnect());
   await deps.limiterRedis.quit().catch(() => deps.limiterRedis.disconnect());

@@ -36,7 +36,10 @@ async function deliveryStatuses(): Promise<string[]> {
 
 describe('metrics after a notification round', () => {
   it('show the sent and failed counters, the ledger, queue counts and duration histograms', async () => {
-    const text = (await h.http.get('/metrics').set(admin)).text;
+    // The ledger is final before BullMQ marks the last send job completed: wait for the queue to drain.
+    const drained = (text: string) => ['waiting', 'active', 'delayed', 'failed', 'paused'].every((state) => metricSample(text, 'powiadom_queue_jobs', { queue: 'send', state }) === 0);
+    let text = '';
+    await eventually(async () => drained((text = (await h.http.get('/metrics').set(admin)).text)), 20_000, 'send queue drained');
     assert.equal(metricSample(text, 'powiadom_emails_total', { kind: 'notification', outcome: 'sent' }), 2);
     assert.equal(metricSample(text, 'powiadom_emails_total', { kind: 'notification', outcome: 'failed' }), 2);
     assert.equal(metricSample(text, 'powiadom_deliveries', { status: 'sent' }), 2);

@@ -111,10 +111,26 @@ export function fillSlots<S extends string>(text: SlottedText<S>, values: Record
 
 const MAX_LINE = 76;
 
-function qpUnit(char: string): string {
+function qpUnit(char: string, endsLine: boolean): string {
   const code = char.codePointAt(0)!;
-  if ((code >= 33 && code <= 126 && code !== 61) || code === 32 || code === 9) return char;
+  if ((code >= 33 && code <= 126 && code !== 61) || ((code === 32 || code === 9) && !endsLine)) return char;
   return [...Buffer.from(char, 'utf8')].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+}
+
+/**
+ * A part's characters as quoted-printable units. A space or tab that ends a line (or the text) is
+ * encoded (=20, =09): decoders drop literal white space at a line's end (RFC 2045 6.7, rule 3).
+ */
+function qpUnits(part: string, endsText: boolean): string[] {
+  const chars = [...part];
+  const units = new Array<string>(chars.length);
+  let atLineEnd = endsText;
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const char = chars[i]!;
+    units[i] = char === '\n' ? char : qpUnit(char, atLineEnd);
+    atLineEnd = char === '\n' || ((char === ' ' || char === '\t') && atLineEnd);
+  }
+  return units;
 }
 
 /**
@@ -122,7 +138,7 @@ function qpUnit(char: string): string {
  * placeholder whole on one line, and returns the encoded text split at the placeholders.
  */
 export function encodeQuotedPrintable<S extends string>(text: string, placeholders: Record<S, string>): SlottedText<S> {
-  const source = text.replace(/\r\n?/g, '\n').replace(/[ \t]+$/gm, '');
+  const source = text.replace(/\r\n?/g, '\n');
   const slotted = splitSlots(source, placeholders);
   const parts: string[] = [];
   let current = '';
@@ -136,11 +152,11 @@ export function encodeQuotedPrintable<S extends string>(text: string, placeholde
     column += unit.length;
   };
   slotted.parts.forEach((part, index) => {
-    for (const char of part) {
-      if (char === '\n') {
+    for (const unit of qpUnits(part, index === slotted.parts.length - 1)) {
+      if (unit === '\n') {
         current += '\r\n';
         column = 0;
-      } else emit(qpUnit(char));
+      } else emit(unit);
     }
     const slot = slotted.slots[index];
     if (slot === undefined) return;
@@ -156,6 +172,12 @@ export function encodeQuotedPrintable<S extends string>(text: string, placeholde
   return { parts, slots: slotted.slots };
 }
 
+/**
+ * Bytes per encoded word: 39 bytes are 52 base64 characters, a 64-character word, so even the first line
+ * ("Subject: " + word) stays within RFC 2047's 76 characters.
+ */
+const WORD_BYTES = 39;
+
 /** An RFC 2047 encoded-word sequence for a header value (plain when ASCII), folded for long values. */
 export function encodeHeaderWords(value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ');
@@ -163,7 +185,7 @@ export function encodeHeaderWords(value: string): string {
   const words: string[] = [];
   let chunk = '';
   for (const char of clean) {
-    if (Buffer.byteLength(chunk + char) > 45) {
+    if (Buffer.byteLength(chunk + char) > WORD_BYTES) {
       words.push(chunk);
       chunk = '';
     }

@@ -3,6 +3,15 @@
 const CRLF = '\r\n';
 const join = (lines: string[]) => lines.join(CRLF) + CRLF;
 
+/** The four header lines every message here has, in this order, then any others. */
+const headers = (from: string, to: string, subject: string, messageId: string, ...more: string[]) => [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Message-ID: <${messageId}>`, ...more];
+
+/** One part of a multipart body: its boundary line, its headers, a blank line and its lines. */
+const part = (boundary: string, partHeaders: string[], lines: string[]) => [`--${boundary}`, ...partHeaders, '', ...lines];
+
+/** The headers of the notification that bounced, as a report quotes them. */
+const notificationHeaders = (f: BounceFields) => headers('Powiadom DUW <powiadom@duw.example>', f.recipient, 'Komunikat', f.originalId);
+
 /** Fields the builders fill in. */
 export interface BounceFields {
   /** the envelope sender the bounce comes back to (a VERP address, or the plain bounce address) */
@@ -19,46 +28,29 @@ export function postfixDsn(f: BounceFields, status = '5.1.1', action = 'failed',
   return join([
     'Return-Path: <>',
     `Delivered-To: ${f.to}`,
-    'From: MAILER-DAEMON@mx.duw.example (Mail Delivery System)',
-    `To: ${f.to}`,
-    `Subject: ${subject}`,
-    `Message-ID: <${f.messageId}>`,
-    'Auto-Submitted: auto-replied',
-    'MIME-Version: 1.0',
+    ...headers('MAILER-DAEMON@mx.duw.example (Mail Delivery System)', f.to, subject, f.messageId, 'Auto-Submitted: auto-replied', 'MIME-Version: 1.0'),
     'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"',
     '',
-    '--B1',
-    'Content-Description: Notification',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    'This is the mail system at host mx.duw.example.',
-    '',
-    "I'm sorry to have to inform you that your message could not",
-    'be delivered to one or more recipients.',
-    '',
-    '--B1',
-    'Content-Description: Delivery report',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.duw.example',
-    'X-Postfix-Queue-ID: 4AB12C3D4E',
-    '',
-    `Final-Recipient: rfc822; ${f.recipient}`,
-    `Original-Recipient: rfc822;${f.recipient}`,
-    `Action: ${action}`,
-    `Status: ${status}`,
-    'Remote-MTA: dns; mx.example.pl',
-    `Diagnostic-Code: ${diagnostic}`,
-    '',
-    '--B1',
-    'Content-Description: Undelivered Message Headers',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: Powiadom DUW <powiadom@duw.example>',
-    `To: ${f.recipient}`,
-    'Subject: Komunikat',
-    `Message-ID: <${f.originalId}>`,
-    '',
+    ...part('B1', ['Content-Description: Notification', 'Content-Type: text/plain; charset=us-ascii'], [
+      'This is the mail system at host mx.duw.example.',
+      '',
+      "I'm sorry to have to inform you that your message could not",
+      'be delivered to one or more recipients.',
+      '',
+    ]),
+    ...part('B1', ['Content-Description: Delivery report', 'Content-Type: message/delivery-status'], [
+      'Reporting-MTA: dns; mx.duw.example',
+      'X-Postfix-Queue-ID: 4AB12C3D4E',
+      '',
+      `Final-Recipient: rfc822; ${f.recipient}`,
+      `Original-Recipient: rfc822;${f.recipient}`,
+      `Action: ${action}`,
+      `Status: ${status}`,
+      'Remote-MTA: dns; mx.example.pl',
+      `Diagnostic-Code: ${diagnostic}`,
+      '',
+    ]),
+    ...part('B1', ['Content-Description: Undelivered Message Headers', 'Content-Type: text/rfc822-headers'], [...notificationHeaders(f), '']),
     '--B1--',
   ]);
 }
@@ -66,10 +58,7 @@ export function postfixDsn(f: BounceFields, status = '5.1.1', action = 'failed',
 /** Exchange's "Undeliverable:" report as text for people (older Exchange, or with the report part stripped). */
 export function exchangeNdr(f: BounceFields): string {
   return join([
-    'From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@urzad.example>',
-    `To: ${f.to}`,
-    'Subject: Undeliverable: Komunikat',
-    `Message-ID: <${f.messageId}>`,
+    ...headers('Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@urzad.example>', f.to, 'Undeliverable: Komunikat', f.messageId),
     'Content-Type: text/plain; charset="utf-8"',
     'Content-Transfer-Encoding: 8bit',
     'MIME-Version: 1.0',
@@ -97,13 +86,7 @@ export function exchangeNdr(f: BounceFields): string {
 /** Gmail's bounce as text with X-Failed-Recipients; here a policy rejection (5.7.1). */
 export function gmailBounce(f: BounceFields, status = '5.7.1'): string {
   return join([
-    'From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>',
-    `To: ${f.to}`,
-    `X-Failed-Recipients: ${f.recipient}`,
-    'Subject: Delivery Status Notification (Failure)',
-    `Message-ID: <${f.messageId}>`,
-    'Auto-Submitted: auto-replied',
-    'MIME-Version: 1.0',
+    ...headers('Mail Delivery Subsystem <mailer-daemon@googlemail.com>', f.to, 'Delivery Status Notification (Failure)', f.messageId, `X-Failed-Recipients: ${f.recipient}`, 'Auto-Submitted: auto-replied', 'MIME-Version: 1.0'),
     'Content-Type: text/plain; charset="UTF-8"',
     '',
     '** Message blocked **',
@@ -118,55 +101,25 @@ export function gmailBounce(f: BounceFields, status = '5.7.1'): string {
 /** An RFC 5965 ARF complaint (a mailbox provider's feedback loop). */
 export function arfComplaint(f: BounceFields): string {
   return join([
-    'From: Feedback Loop <fbl@isp.example>',
-    `To: ${f.to}`,
-    'Subject: FW: Komunikat',
-    `Message-ID: <${f.messageId}>`,
-    'MIME-Version: 1.0',
+    ...headers('Feedback Loop <fbl@isp.example>', f.to, 'FW: Komunikat', f.messageId, 'MIME-Version: 1.0'),
     'Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"',
     '',
-    '--ARF',
-    'Content-Type: text/plain; charset="US-ASCII"',
-    '',
-    'This is an email abuse report for an email message received from IP 192.0.2.1.',
-    '',
-    '--ARF',
-    'Content-Type: message/feedback-report',
-    '',
-    'Feedback-Type: abuse',
-    'User-Agent: SomeGenerator/1.0',
-    'Version: 1',
-    `Original-Rcpt-To: ${f.recipient}`,
-    '',
-    '--ARF',
-    'Content-Type: message/rfc822',
-    'Content-Disposition: inline',
-    '',
-    'From: Powiadom DUW <powiadom@duw.example>',
-    `To: ${f.recipient}`,
-    'Subject: Komunikat',
-    `Message-ID: <${f.originalId}>`,
-    '',
-    'Treść powiadomienia.',
-    '',
+    ...part('ARF', ['Content-Type: text/plain; charset="US-ASCII"'], ['This is an email abuse report for an email message received from IP 192.0.2.1.', '']),
+    ...part('ARF', ['Content-Type: message/feedback-report'], ['Feedback-Type: abuse', 'User-Agent: SomeGenerator/1.0', 'Version: 1', `Original-Rcpt-To: ${f.recipient}`, '']),
+    ...part('ARF', ['Content-Type: message/rfc822', 'Content-Disposition: inline'], [...notificationHeaders(f), '', 'Treść powiadomienia.', '']),
     '--ARF--',
   ]);
 }
 
 /** What a mail program sends for the mailto: of List-Unsubscribe (possibly forwarded by someone else). */
 export function mailtoUnsubscribe(token: string, messageId: string, from = 'ktos.inny@forward.example'): string {
-  return join([`From: ${from}`, 'To: unsubscribe@duw.example', `Subject: unsubscribe ${token}`, `Message-ID: <${messageId}>`, '', '']);
+  return join([...headers(from, 'unsubscribe@duw.example', `unsubscribe ${token}`, messageId), '', '']);
 }
 
 /** An out-of-office reply (RFC 3834). */
 export function outOfOffice(messageId: string): string {
   return join([
-    'From: Jan Kowalski <jan.kowalski@example.pl>',
-    'To: bounces@duw.example',
-    'Subject: Automatic reply: Komunikat',
-    `Message-ID: <${messageId}>`,
-    'Auto-Submitted: auto-replied',
-    'X-Auto-Response-Suppress: All',
+    ...headers('Jan Kowalski <jan.kowalski@example.pl>', 'bounces@duw.example', 'Automatic reply: Komunikat', messageId, 'Auto-Submitted: auto-replied', 'X-Auto-Response-Suppress: All'),
     'Content-Type: text/plain; charset=utf-8',
     '',
     'Jestem na urlopie do 15 grudnia.',
@@ -176,10 +129,7 @@ export function outOfOffice(messageId: string): string {
 /** A message no rule recognises: a person must read it. */
 export function garbage(messageId: string): string {
   return join([
-    'From: Mieszkaniec <mieszkaniec@example.pl>',
-    'To: bounces@duw.example',
-    'Subject: Pytanie o godziny otwarcia',
-    `Message-ID: <${messageId}>`,
+    ...headers('Mieszkaniec <mieszkaniec@example.pl>', 'bounces@duw.example', 'Pytanie o godziny otwarcia', messageId),
     'Content-Type: text/plain; charset=utf-8',
     '',
     'Dzień dobry, w jakich godzinach czynny jest urząd?',

@@ -6,16 +6,12 @@
  *      digests/s end to end, first digest latency, peak RSS, peak Redis used_memory.
  * The digest rate must be at least half the notification rate. Cleans up its database and Redis keys.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { Redis } from 'ioredis';
-import { importSubscribers } from '../../src/core/subscriber-import.ts';
-import { createPool, ensureDatabase } from '../../src/db/pool.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { deleteKeysWithPrefix } from '../helpers/redis.ts';
+import { createPool } from '../../src/db/pool.ts';
 import { freePort } from '../helpers/throwaway-servers.ts';
+import { removeBenchData, rssKb, seedSubscribers, startSink, waitFor, type Sink, type SinkStats } from './bench-setup.ts';
 
 const arg = process.argv.indexOf('--subscribers');
 const N = Number(arg > 0 ? process.argv[arg + 1] : (process.env.BENCH_SUBSCRIBERS ?? 100_000));
@@ -28,54 +24,10 @@ const id = randomBytes(3).toString('hex');
 const prefix = `powiadom-digest-bench-${id}`;
 const dbUrl = Object.assign(new URL(BASE_DB), { pathname: `/powiadom_digest_bench_${id}` }).toString();
 
-interface SinkStats { accepted: number; first: number; last: number }
-type Sink = { child: ChildProcess; port: number; stats(): Promise<SinkStats>; reset(): void };
-
-function startSink(): Promise<Sink> {
-  const child = fork(new URL('./smtp-sink.ts', import.meta.url).pathname, [], { execArgv: process.execArgv });
-  return new Promise((resolve) => {
-    child.once('message', (m: { port: number }) => {
-      resolve({
-        child,
-        port: m.port,
-        reset: () => child.send({ type: 'reset' }),
-        stats: () => new Promise((r) => { child.once('message', (s) => r(s as SinkStats)); child.send({ type: 'stats' }); }),
-      });
-    });
-  });
-}
-
-function rssKb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Subscriber i follows one section, every third also the next one; one in ten reads English. */
 function topicsOf(i: number): string {
   const first = SECTIONS[i % 4]!;
   return i % 3 === 0 ? `${first} ${SECTIONS[(i + 1) % 4]}` : first;
-}
-
-async function seed(): Promise<void> {
-  await ensureDatabase(dbUrl);
-  const pool = createPool(dbUrl, 4);
-  await migrate(pool);
-  for (let from = 0; from < N; from += 20_000) {
-    const rows = Array.from({ length: Math.min(20_000, N - from) }, (_, i) => ({ email: `digest${from + i}@example.pl`, topics: topicsOf(from + i), lang: (from + i) % 10 === 0 ? 'en' : 'pl' }));
-    await importSubscribers(pool, rows);
-  }
-  await pool.end();
 }
 
 /** Samples the RSS of the service and Redis's used_memory every 100 ms; stop() returns the peaks. */
@@ -127,14 +79,6 @@ async function runBench(sink: Sink, redis: Redis) {
   }
 }
 
-async function cleanup(): Promise<void> {
-  await deleteKeysWithPrefix(prefix, REDIS_URL);
-  const admin = new pg.Client({ connectionString: BASE_DB });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(dbUrl).pathname.slice(1))} WITH (FORCE)`);
-  await admin.end();
-}
-
 /** The digest benchmark; exits with status 1 when digests reach less than half the notification rate. */
 export async function runDigestBench(): Promise<void> {
   const redis = new Redis(REDIS_URL);
@@ -142,7 +86,7 @@ export async function runDigestBench(): Promise<void> {
   try {
     execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
     console.log(`seeding ${N} subscribers over ${SECTIONS.length} sections…`);
-    await seed();
+    await seedSubscribers(dbUrl, N, (i) => ({ email: `digest${i}@example.pl`, topics: topicsOf(i), lang: i % 10 === 0 ? 'en' : 'pl' }));
     const r = await runBench(sink, redis);
     const notificationRate = N / r.notifications.seconds;
     const digestRate = N / r.digests.seconds;
@@ -154,7 +98,7 @@ export async function runDigestBench(): Promise<void> {
     if (digestRate < notificationRate / 2) process.exitCode = 1;
   } finally {
     sink.child.send({ type: 'exit' });
-    await cleanup().catch((err: unknown) => console.error('cleanup failed', err));
+    await removeBenchData(prefix, REDIS_URL, BASE_DB, dbUrl).catch((err: unknown) => console.error('cleanup failed', err));
     redis.disconnect();
   }
 }

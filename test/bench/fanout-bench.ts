@@ -8,18 +8,14 @@
  * with a fresh RSA-2048 key (DKIM_* set), the baseline signing too (nodemailer's own DKIM), and prints
  * CPU per 1,000 e-mails and the signing limit (cores ÷ one signature's time). Cleans up its database and Redis keys.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import nodemailer from 'nodemailer';
-import pg from 'pg';
 import { Redis } from 'ioredis';
-import { importSubscribers } from '../../src/core/subscriber-import.ts';
-import { createPool, ensureDatabase } from '../../src/db/pool.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { deleteKeysWithPrefix } from '../helpers/redis.ts';
 import { freePort } from '../helpers/throwaway-servers.ts';
+import { removeBenchData, rssKb, seedSubscribers, startSink, waitFor, type Sink, type SinkStats } from './bench-setup.ts';
 
 const arg = process.argv.indexOf('--subscribers');
 const N = Number(arg > 0 ? process.argv[arg + 1] : (process.env.BENCH_SUBSCRIBERS ?? 100_000));
@@ -32,30 +28,6 @@ const ADMIN = 'bench-admin-token-0123456789';
 const id = randomBytes(3).toString('hex');
 const prefix = `powiadom-bench-${id}`;
 const dbUrl = Object.assign(new URL(BASE_DB), { pathname: `/powiadom_bench_${id}` }).toString();
-
-interface SinkStats { accepted: number; first: number; last: number }
-
-function startSink(): Promise<{ child: ChildProcess; port: number; stats(): Promise<SinkStats>; reset(): void }> {
-  const child = fork(new URL('./smtp-sink.ts', import.meta.url).pathname, [], { execArgv: process.execArgv });
-  return new Promise((resolve) => {
-    child.once('message', (m: { port: number }) => {
-      resolve({
-        child,
-        port: m.port,
-        reset: () => child.send({ type: 'reset' }),
-        stats: () => new Promise((r) => { child.once('message', (s) => r(s as SinkStats)); child.send({ type: 'stats' }); }),
-      });
-    });
-  });
-}
-
-function rssKb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -83,28 +55,7 @@ function senderPids(root: number): number[] {
   return all;
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function seed(): Promise<number> {
-  await ensureDatabase(dbUrl);
-  const pool = createPool(dbUrl, 4);
-  await migrate(pool);
-  const started = Date.now();
-  for (let from = 0; from < N; from += 20_000) {
-    const rows = Array.from({ length: Math.min(20_000, N - from) }, (_, i) => ({ email: `bench${from + i}@example.pl`, topics: 'komunikaty', lang: (from + i) % 10 === 0 ? 'en' : 'pl' }));
-    await importSubscribers(pool, rows);
-  }
-  await pool.end();
-  return Date.now() - started;
-}
-
-async function runPowiadom(sinkPort: number, sink: Awaited<ReturnType<typeof startSink>>, redis: Redis, dkim: boolean, run: number) {
+async function runPowiadom(sinkPort: number, sink: Sink, redis: Redis, dkim: boolean, run: number) {
   const port = await freePort();
   const dkimEnv = dkim ? { DKIM_DOMAIN: 'duw.example', DKIM_SELECTOR: 'powiadom', DKIM_PRIVATE_KEY: DKIM_KEY } : {};
   const env = { ...process.env, ...dkimEnv, NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: 'https://powiadom.example', DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, SMTP_URL: `smtp://127.0.0.1:${sinkPort}`, SECRET: randomBytes(24).toString('hex'), ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MAIL_FROM: 'Dolnośląski Urząd Wojewódzki <powiadomienia@duw.example>' };
@@ -142,7 +93,7 @@ async function runPowiadom(sinkPort: number, sink: Awaited<ReturnType<typeof sta
   return { seconds: (stats.last - t0) / 1000, firstMs: stats.first - t0, peakRssMb: peakRss / 1024, peakOneRssMb: peakOneRss / 1024, peakRedisMb: peakRedis / 1048576, processes, accepted: stats.accepted, cpuMsPer1000: (cpu * 1e6) / N };
 }
 
-async function runBaseline(sinkPort: number, sink: Awaited<ReturnType<typeof startSink>>, dkim: boolean) {
+async function runBaseline(sinkPort: number, sink: Sink, dkim: boolean) {
   const dkimOptions = dkim ? { dkim: { domainName: 'duw.example', keySelector: 'powiadom', privateKey: DKIM_KEY } } : {};
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sinkPort, secure: false, pool: true, maxConnections: 4, maxMessages: Infinity, ...dkimOptions });
   const cpu0 = process.cpuUsage();
@@ -193,21 +144,14 @@ function report(label: string, p: PowiadomRun, b: BaselineRun): number {
   return rate;
 }
 
-async function cleanup(): Promise<void> {
-  await deleteKeysWithPrefix(prefix, REDIS_URL);
-  const admin = new pg.Client({ connectionString: BASE_DB });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(dbUrl).pathname.slice(1))} WITH (FORCE)`);
-  await admin.end();
-}
-
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const sink = await startSink();
   try {
     execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
     console.log(`seeding ${N} subscribers through the import path…`);
-    console.log(`  seeded in ${((await seed()) / 1000).toFixed(1)} s`);
+    const seededMs = await seedSubscribers(dbUrl, N, (i) => ({ email: `bench${i}@example.pl`, topics: 'komunikaty', lang: i % 10 === 0 ? 'en' : 'pl' }));
+    console.log(`  seeded in ${(seededMs / 1000).toFixed(1)} s`);
     const plain = await runPowiadom(sink.port, sink, redis, false, 0);
     const plainBase = await runBaseline(sink.port, sink, false);
     const plainRate = report(WITH_DKIM ? 'without DKIM' : 'Powiadom', plain, plainBase);
@@ -224,7 +168,7 @@ async function main(): Promise<void> {
     }
   } finally {
     sink.child.send({ type: 'exit' });
-    await cleanup().catch((err: unknown) => console.error('cleanup failed', err));
+    await removeBenchData(prefix, REDIS_URL, BASE_DB, dbUrl).catch((err: unknown) => console.error('cleanup failed', err));
     redis.disconnect();
   }
 }

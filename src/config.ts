@@ -119,7 +119,7 @@ const legalEnv = {
   A11Y_ARCHITECTURE: optionalText,
 };
 
-/** Every environment variable Powiadom reads; README's Configuration table mirrors this. */
+/** Every environment variable Powiadom reads; docs/configuration.md documents each one. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

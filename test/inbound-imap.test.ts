@@ -54,6 +54,28 @@ async function subscriberWithDelivery(email: string) {
   return { subscriberId: s!.id, deliveryId: d!.id, fields };
 }
 
+/** An active daily subscriber with one sent digest (a digest ledger row); returns the ids and the bounce fields. */
+async function subscriberWithDigest(email: string) {
+  const n = ++counter;
+  const { rows: [s] } = await h.db.pool.query<{ id: number }>("INSERT INTO subscribers (email, status, lang, frequency, confirmed_at) VALUES ($1, 'active', 'pl', 'daily', now()) RETURNING id", [email]);
+  const { rows: [r] } = await h.db.pool.query<{ id: number }>("INSERT INTO digest_runs (frequency, trigger, fanout_status) VALUES ('daily', 'manual', 'done') RETURNING id");
+  const { rows: [d] } = await h.db.pool.query<{ id: number }>("INSERT INTO digest_deliveries (run_id, subscriber_id, status, sent_at) VALUES ($1, $2, 'sent', now()) RETURNING id", [r!.id, s!.id]);
+  const fields = {
+    to: h.deps.verp!.address({ kind: 'digest', id: d!.id }),
+    recipient: email,
+    originalId: `digest-${r!.id}-${d!.id}@duw.example`,
+    messageId: `digest-report-${n}-${Date.now()}@mx.example`,
+  };
+  return { subscriberId: s!.id, deliveryId: d!.id, fields };
+}
+
+/** The digest ledger row and the address's suppression. */
+async function digestState(deliveryId: number, email: string) {
+  const { rows: [d] } = await h.db.pool.query<{ status: string; last_error: string | null }>('SELECT status, last_error FROM digest_deliveries WHERE id = $1', [deliveryId]);
+  const { rows: [sup] } = await h.db.pool.query<{ reason: string }>('SELECT reason FROM suppressions WHERE email_hash = $1', [hashEmail(email)]);
+  return { delivery: d!.status, error: d!.last_error, suppression: sup?.reason ?? null };
+}
+
 async function state(subscriberId: number, deliveryId: number, email: string) {
   const { rows: [s] } = await h.db.pool.query<{ status: string }>('SELECT status FROM subscribers WHERE id = $1', [subscriberId]);
   const { rows: [d] } = await h.db.pool.query<{ status: string; last_error: string | null }>('SELECT status, last_error FROM deliveries WHERE id = $1', [deliveryId]);
@@ -111,6 +133,43 @@ describe('reading the bounce mailbox (real Dovecot, IMAP APPEND)', () => {
     await pollOnce();
     const after = await state(soft.subscriberId, soft.deliveryId, 'pelna@example.pl');
     assert.deepEqual([after.suppression, after.delivery], ['hard_bounce', 'sent'], 'the second soft bounce in the window suppresses; a delay does not fail the delivery');
+  });
+
+  it('matches bounces of digests to the digest ledger: VERP d<id>, or the quoted digest Message-ID', async () => {
+    // a digest delivery id that is also a notification delivery id: the VERP letter decides which ledger
+    await h.db.pool.query("SELECT setval(pg_get_serial_sequence('digest_deliveries', 'id'), (SELECT max(id) + 100 FROM deliveries))");
+    const hard = await subscriberWithDigest('digest-twardy@example.pl');
+    await h.db.pool.query("SELECT setval(pg_get_serial_sequence('deliveries', 'id'), $1, false)", [hard.deliveryId]);
+    const other = await subscriberWithDelivery('inny@example.pl');
+    assert.equal(other.deliveryId, hard.deliveryId);
+    const exchange = await subscriberWithDigest('digest-exchange@urzad.example');
+    const policy = await subscriberWithDigest('digest-polityka@gmail.example');
+    await dovecot.append(postfixDsn({ ...hard.fields, recipient: 'przekierowany@example.pl' }, '5.1.1', 'failed', 'Digest hard'));
+    await dovecot.append(exchangeNdr({ ...exchange.fields, to: 'bounces@duw.example' }));
+    await dovecot.append(gmailBounce(policy.fields));
+    assert.equal(await pollOnce(), 3);
+
+    const hardState = await digestState(hard.deliveryId, 'digest-twardy@example.pl');
+    assert.deepEqual([hardState.delivery, hardState.suppression], ['failed', 'hard_bounce'], 'the address of the digest delivery is suppressed, not the one the report names');
+    assert.match(hardState.error!, /^bounce 5\.1\.1: .*p\*\*\*@example\.pl/);
+    assert.doesNotMatch(hardState.error!, /przekierowany@/, 'the diagnostic is stored with the address masked');
+    assert.equal((await digestState(hard.deliveryId, 'przekierowany@example.pl')).suppression, null);
+    assert.deepEqual((await state(other.subscriberId, other.deliveryId, 'inny@example.pl')).delivery, 'sent', 'the notification with the same id is untouched');
+    const exchangeState = await digestState(exchange.deliveryId, 'digest-exchange@urzad.example');
+    assert.deepEqual([exchangeState.delivery, exchangeState.suppression], ['failed', 'hard_bounce'], 'matched by the quoted digest Message-ID');
+    const policyState = await digestState(policy.deliveryId, 'digest-polityka@gmail.example');
+    assert.deepEqual([policyState.delivery, policyState.suppression], ['failed', null], 'a 5.7.1 policy rejection fails the digest delivery but keeps the address');
+    assert.deepEqual(await dovecot.subjects('INBOX'), []);
+  });
+
+  it('counts soft bounces of digests towards SOFT_BOUNCE_LIMIT', async () => {
+    const soft = await subscriberWithDigest('digest-pelna@example.pl');
+    await dovecot.append(postfixDsn({ ...soft.fields, recipient: 'x', messageId: 'digest-soft-1@mx.example' }, '4.2.2', 'delayed', 'Digest delayed'));
+    await pollOnce();
+    assert.deepEqual(await digestState(soft.deliveryId, 'digest-pelna@example.pl'), { delivery: 'sent', error: null, suppression: null });
+    await dovecot.append(postfixDsn({ ...soft.fields, recipient: 'x', messageId: 'digest-soft-2@mx.example' }, '4.2.2', 'delayed', 'Digest delayed'));
+    await pollOnce();
+    assert.deepEqual(await digestState(soft.deliveryId, 'digest-pelna@example.pl'), { delivery: 'sent', error: null, suppression: 'hard_bounce' }, 'the second soft bounce of the digest address suppresses it');
   });
 
   it('processes a message seen again (same Message-ID) only once', async () => {

@@ -1,3 +1,4 @@
+import type { DeliveryLedger } from '../db/inbound-queries.ts';
 import type { VerpRef } from './verp.ts';
 
 /** A bounce report: the recipient's server gave up (failed) or is still trying (delayed). */
@@ -37,8 +38,22 @@ export function isPermanentAddressFailure(status: string): boolean {
   return /^5\.1\.\d{1,3}$/.test(status) || status === '5.2.1';
 }
 
-/** The delivery id in a notification Message-ID (`notification-<article>-<delivery>@…`), or null. */
-export function deliveryIdFromMessageId(messageId: string | null): number | null {
-  const match = messageId ? /notification-\d+-(\d+)@/.exec(messageId) : null;
-  return match ? Number(match[1]) : null;
+/**
+ * The delivery a quoted Message-ID of ours names: `notification-<article>-<delivery>@…` (the deliveries row)
+ * or `digest-<run>-<delivery>@…` (the digest ledger's row), or null.
+ */
+export function deliveryRefFromMessageId(messageId: string | null): LedgerRef | null {
+  const match = messageId ? /(notification|digest)-\d+-(\d+)@/.exec(messageId) : null;
+  return match ? { ledger: match[1] as DeliveryLedger, id: Number(match[2]) } : null;
+}
+
+/** The delivery a VERP reference names (notification or digest), or null (none, or a transactional e-mail's). */
+export function deliveryRefFromVerp(ref: VerpRef | null): LedgerRef | null {
+  return ref && ref.kind !== 'transactional' ? { ledger: ref.kind, id: ref.id } : null;
+}
+
+/** A row of one of the two delivery ledgers: deliveries (notification) or digest_deliveries (digest). */
+export interface LedgerRef {
+  ledger: DeliveryLedger;
+  id: number;
 }

@@ -6,7 +6,7 @@ import { markUnsubscribed, withdrawConsents } from '../db/subscriber-queries.ts'
 import { upsertSuppression } from '../db/suppression-queries.ts';
 import { maskEmail, type Logger } from '../log.ts';
 import { hashEmail } from './email-address.ts';
-import { deliveryIdFromMessageId, isPermanentAddressFailure, type BounceEvent, type ComplaintEvent, type InboundEvent } from './inbound-events.ts';
+import { deliveryRefFromMessageId, deliveryRefFromVerp, isPermanentAddressFailure, type BounceEvent, type ComplaintEvent, type InboundEvent, type LedgerRef } from './inbound-events.ts';
 import type { TokenSigner } from './tokens.ts';
 
 /**
@@ -92,24 +92,27 @@ export class InboundService {
     }
   }
 
-  /** The delivery and address a report is about: the VERP reference first, then the quoted Message-ID, then the address. */
-  private async target(tx: Db, event: BounceEvent | ComplaintEvent): Promise<{ deliveryId: number | null; subscriber: SubscriberAddress | null; email: string | null }> {
-    const deliveryId = event.ref?.kind === 'notification' ? event.ref.id : deliveryIdFromMessageId(event.originalMessageId);
-    const delivery = deliveryId === null ? null : await inbound.getDeliveryRecipient(tx, deliveryId);
-    if (delivery) return { deliveryId: delivery.deliveryId, subscriber: delivery, email: delivery.email };
+  /**
+   * The delivery (notification or digest ledger row) and address a report is about: the VERP reference
+   * first, then the quoted Message-ID, then the address.
+   */
+  private async target(tx: Db, event: BounceEvent | ComplaintEvent): Promise<{ delivery: LedgerRef | null; subscriber: SubscriberAddress | null; email: string | null }> {
+    const ref = deliveryRefFromVerp(event.ref) ?? deliveryRefFromMessageId(event.originalMessageId);
+    const delivery = ref ? await inbound.getDeliveryRecipient(tx, ref.ledger, ref.id) : null;
+    if (ref && delivery) return { delivery: ref, subscriber: delivery, email: delivery.email };
     const byRef = event.ref?.kind === 'transactional' ? await inbound.getSubscriberEmail(tx, event.ref.id) : null;
-    if (byRef) return { deliveryId: null, subscriber: byRef, email: byRef.email };
+    if (byRef) return { delivery: null, subscriber: byRef, email: byRef.email };
     const email = event.recipient?.trim().toLowerCase() ?? null;
-    return { deliveryId: null, subscriber: email ? await inbound.findSubscriberByEmail(tx, email) : null, email };
+    return { delivery: null, subscriber: email ? await inbound.findSubscriberByEmail(tx, email) : null, email };
   }
 
   private async applyBounce(tx: Db, event: BounceEvent): Promise<Effect> {
-    const { deliveryId, email } = await this.target(tx, event);
+    const { delivery, email } = await this.target(tx, event);
     if (!email) return { outcome: 'unmatched', emailHash: null, detail: `bounce ${event.status} without a known recipient` };
     const emailHash = hashEmail(email);
     const detail = `bounce ${event.status}: ${maskAddresses(event.diagnostic ?? '')}`.slice(0, 500);
     if (event.soft) return this.applySoftBounce(tx, emailHash, detail);
-    if (deliveryId !== null) await inbound.markDeliveryBounced(tx, deliveryId, detail);
+    if (delivery) await inbound.markDeliveryBounced(tx, delivery.ledger, delivery.id, detail);
     if (!isPermanentAddressFailure(event.status)) return { outcome: 'delivery_failed', emailHash, detail };
     await upsertSuppression(tx, emailHash, 'hard_bounce', `bounce ${event.status}`);
     this.log.info({ to: maskEmail(email), status: event.status }, 'hard bounce: address suppressed');

@@ -9,6 +9,8 @@ const sql = loadNamedQueries('inbound', [
   'count-soft-bounces',
   'get-delivery-recipient',
   'mark-delivery-bounced',
+  'get-digest-delivery-recipient',
+  'mark-digest-delivery-bounced',
   'find-subscriber-by-email',
   'get-subscriber-email',
   'inbound-stats',
@@ -53,15 +55,21 @@ export async function countSoftBounces(db: Db, emailHash: string, days: number):
   return (await db.query<{ n: number }>(sql['count-soft-bounces'], [emailHash, days])).rows[0]!.n;
 }
 
-/** The subscriber and address of a notification delivery, or null. */
-export async function getDeliveryRecipient(db: Db, deliveryId: number): Promise<(SubscriberAddress & { deliveryId: number }) | null> {
-  const row = (await db.query<{ delivery_id: number; subscriber_id: number; email: string }>(sql['get-delivery-recipient'], [deliveryId])).rows[0];
+/** Which ledger a delivery id belongs to: `deliveries` (notification) or `digest_deliveries` (digest). */
+export type DeliveryLedger = 'notification' | 'digest';
+
+const RECIPIENT_QUERY = { notification: 'get-delivery-recipient', digest: 'get-digest-delivery-recipient' } as const satisfies Record<DeliveryLedger, string>;
+const BOUNCED_QUERY = { notification: 'mark-delivery-bounced', digest: 'mark-digest-delivery-bounced' } as const satisfies Record<DeliveryLedger, string>;
+
+/** The subscriber and address of a notification or digest delivery, or null. */
+export async function getDeliveryRecipient(db: Db, ledger: DeliveryLedger, deliveryId: number): Promise<(SubscriberAddress & { deliveryId: number }) | null> {
+  const row = (await db.query<{ delivery_id: number; subscriber_id: number; email: string }>(sql[RECIPIENT_QUERY[ledger]], [deliveryId])).rows[0];
   return row ? { deliveryId: row.delivery_id, id: row.subscriber_id, email: row.email } : null;
 }
 
-/** Marks a delivery failed after a bounce. */
-export async function markDeliveryBounced(db: Db, deliveryId: number, error: string): Promise<void> {
-  await db.query(sql['mark-delivery-bounced'], [deliveryId, error]);
+/** Marks a notification or digest delivery failed after a bounce. */
+export async function markDeliveryBounced(db: Db, ledger: DeliveryLedger, deliveryId: number, error: string): Promise<void> {
+  await db.query(sql[BOUNCED_QUERY[ledger]], [deliveryId, error]);
 }
 
 /** The subscriber with this normalised address, or null. */

@@ -112,7 +112,7 @@ function originalHeaders(mail: ParsedMail, raw: string): string {
 function findOriginalMessageId(mail: ParsedMail, raw: string): string | null {
   const quoted = field(originalHeaders(mail, raw), 'Message-ID');
   if (quoted) return quoted;
-  return /<?(notification-\d+-\d+@[^>\s]+)>?/.exec(raw)?.[1] ?? null;
+  return /<?((?:notification|digest)-\d+-\d+@[^>\s]+)>?/.exec(raw)?.[1] ?? null;
 }
 
 function isAutoReply(mail: ParsedMail): boolean {

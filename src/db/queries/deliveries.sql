@@ -1,3 +1,18 @@
+-- THE LEDGER INVARIANT, followed by both delivery ledgers: `deliveries` (this file: one row per article and
+-- subscriber) and `digest_deliveries` (digests.sql: one row per digest run and subscriber). Their claim,
+-- record and orphan queries are the same statements on the two tables; a change to one is made to the other.
+--   1. Birth: the fan-out writes each row once as 'pending' (ON CONFLICT DO NOTHING on the unique pair), so a
+--      resumed or repeated fan-out never writes a second row.
+--   2. Claim: a send job claims pending rows of its id range (claimed_by = job id, claimed_at, attempts + 1);
+--      the same job id may claim again (its own retry after a crash), another job only after the lease. The
+--      subscriber is re-checked in the same statement (`deliverable`): nobody who left or is suppressed is sent.
+--   3. Record: every outcome is written only WHERE status = 'pending', so a row leaves 'pending' once: 'sent'
+--      (sent_at, error and claim cleared), 'failed' or 'suppressed' (with the reason). A deferral (4xx) only
+--      notes the reason; the row stays pending and claimed for the job's retry. Only a later bounce
+--      (inbound.sql) may turn 'sent' into 'failed'.
+--   4. Orphans: pending rows no live send job covers, unclaimed within the lease and older than a grace period,
+--      are queued again by the reconciler in id chunks; the claim (2) keeps two jobs from sending one row.
+
 -- name: start-fanout
 -- Marks an article's fan-out running; returns its topics and cursor, or nothing when it is done, skipped or silent.
 UPDATE articles SET fanout_status = 'running'
@@ -42,7 +57,8 @@ UPDATE articles SET fanout_status = 'done', fanout_done_at = now() WHERE id = $1
 -- name: claim-deliveries
 -- Claims the pending deliveries of a send job ($1 article, $2..$3 delivery id range, $4 job id, $5 lease seconds)
 -- and returns them with their subscribers, re-checked now: still active, still subscribed to one of the
--- article's topics, not suppressed. The same job id may re-claim (its own retry); another only after the lease.
+-- article's topics, not suppressed. The same job id may re-claim (its own retry); another only after the lease
+-- (ledger invariant 2, above).
 WITH claimed AS (
   UPDATE deliveries d SET claimed_by = $4, claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
   WHERE d.article_id = $1 AND d.id BETWEEN $2 AND $3 AND d.status = 'pending'

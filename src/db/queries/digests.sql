@@ -1,3 +1,9 @@
+-- The digest ledger (digest_deliveries) follows THE LEDGER INVARIANT written at the top of deliveries.sql:
+-- claim-digest-deliveries, mark-digest-sent, mark-digest-finished, note-digest-deferred and
+-- list-digest-orphan-ranges are its claim, record and orphan statements on this table (only the re-check
+-- differs: still on the run's frequency instead of still following the article's sections). A change to
+-- one ledger's statements is made to the other's.
+
 -- name: lock-digest-frequency
 -- Serialises run creation of one frequency ($1) until the transaction ends: periods chain without gaps or overlaps.
 SELECT pg_advisory_xact_lock(73019550, hashtext($1));
@@ -107,7 +113,7 @@ RETURNING r.id, r.frequency, r.created_at, r.finished_at;
 -- name: claim-digest-deliveries
 -- Claims the pending digest deliveries of a send job ($1 run, $2..$3 id range, $4 job id, $5 lease seconds) and
 -- returns them with their subscribers, re-checked now: still active, still on the run's frequency, not
--- suppressed. The same job id may re-claim (its own retry); another only after the lease.
+-- suppressed. The same job id may re-claim (its own retry); another only after the lease (ledger invariant 2).
 WITH claimed AS (
   UPDATE digest_deliveries d SET claimed_by = $4, claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
   WHERE d.run_id = $1 AND d.id BETWEEN $2 AND $3 AND d.status = 'pending'

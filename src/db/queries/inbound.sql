@@ -36,6 +36,15 @@ SELECT d.id AS delivery_id, s.id AS subscriber_id, s.email FROM deliveries d JOI
 -- (masked) diagnostic.
 UPDATE deliveries SET status = 'failed', last_error = $2, updated_at = now() WHERE id = $1 AND status IN ('sent', 'pending', 'failed');
 
+-- name: get-digest-delivery-recipient
+-- The subscriber and address of a digest delivery ($1, digest_deliveries.id), when the subscriber still exists.
+SELECT d.id AS delivery_id, s.id AS subscriber_id, s.email FROM digest_deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1;
+
+-- name: mark-digest-delivery-bounced
+-- A digest delivery the recipient's server gave up on after accepting it: failed, with the status and the
+-- (masked) diagnostic, exactly as mark-delivery-bounced does for notifications.
+UPDATE digest_deliveries SET status = 'failed', last_error = $2, updated_at = now() WHERE id = $1 AND status IN ('sent', 'pending', 'failed');
+
 -- name: find-subscriber-by-email
 -- The subscriber with this normalised address ($1), if any.
 SELECT id, email FROM subscribers WHERE email = $1;

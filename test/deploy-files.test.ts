@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseEnv } from 'node:util';
+import { validate as validateDockerfile } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_VARIABLES, parseConfig } from '../src/config.ts';
 
@@ -49,6 +50,15 @@ describe('configuration documented', () => {
     for (const name of Object.keys(active).filter((n) => CONFIG_VARIABLES.includes(n))) {
       assert.deepEqual(fromFile[name as keyof typeof fromFile], defaults[name as keyof typeof defaults], `${name} in .env.example differs from its default`);
     }
+  });
+
+  it('.env.example names nothing else than config.ts variables and the compose files\' own, each documented', () => {
+    const compose = COMPOSE_FILES.map(read).join('\n');
+    const names = [...new Set([...envExample.matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!))];
+    const stale = names.filter((name) => !CONFIG_VARIABLES.includes(name) && !compose.includes(`\${${name}`));
+    assert.deepEqual(stale, [], 'neither read by config.ts nor interpolated by a compose file');
+    const undocumented = names.filter((name) => !docs.includes(`\`${name}\``));
+    assert.deepEqual(undocumented, [], 'document these (in backticks) in README.md or a docs/*.md file');
   });
 
   it('README.md or docs/*.md documents every variable of config.ts', () => {
@@ -142,6 +152,66 @@ describe('Dockerfile', () => {
   });
 });
 
+/** The Dockerfile's instructions: continuation lines joined, comments dropped; `stage` counts FROM lines. */
+function dockerInstructions(text: string): { keyword: string; args: string; stage: number }[] {
+  let stage = -1;
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() && !line.trimStart().startsWith('#'))
+    .map((line) => {
+      const [, keyword, args] = /^\s*(\S+)\s*(.*)$/.exec(line)!;
+      if (keyword!.toUpperCase() === 'FROM') stage += 1;
+      return { keyword: keyword!.toUpperCase(), args: args!, stage };
+    });
+}
+
+// hadolint is neither on npm nor in Debian here; dockerfile-utils (the validator behind VS Code's Docker
+// support) reports what the Docker builder would reject or ignore, and the tests below check the hadolint
+// rules that apply to a Dockerfile like ours (rule ids as hadolint names them).
+describe('Dockerfile lint', () => {
+  const text = read('Dockerfile');
+  const instructions = dockerInstructions(text);
+  const runs = instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+
+  it('passes dockerfile-utils validation without a diagnostic', () => {
+    const diagnostics = validateDockerfile(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    assert.deepEqual(diagnostics, []);
+  });
+
+  it('pins the base image (DL3006, DL3007) and names every stage it copies from (DL3022, DL3023)', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    assert.match(base ?? '', /^node:\d+-[a-z]+-slim$/, 'a tagged slim Node.js image, never :latest');
+    const froms = instructions.filter((i) => i.keyword === 'FROM');
+    const aliases = froms.map((f) => /\bAS (\S+)$/i.exec(f.args)?.[1]);
+    for (const from of froms) assert.match(from.args, /^\$\{NODE_IMAGE\}( AS \S+)?$/, from.args);
+    for (const copy of instructions.filter((i) => i.keyword === 'COPY' && i.args.startsWith('--from='))) {
+      const source = /^--from=(\S+)/.exec(copy.args)![1]!;
+      assert.ok(aliases.slice(0, copy.stage).includes(source), `COPY --from=${source} names an earlier stage`);
+      assert.notEqual(aliases[copy.stage], source, 'a stage never copies from itself');
+    }
+  });
+
+  it('uses JSON form for ENTRYPOINT, CMD and HEALTHCHECK (DL3025), COPY not ADD (DL3020), absolute WORKDIR (DL3000)', () => {
+    for (const i of instructions.filter((x) => ['ENTRYPOINT', 'CMD'].includes(x.keyword))) assert.doesNotThrow(() => JSON.parse(i.args), `${i.keyword} ${i.args}`);
+    const healthcheck = instructions.find((i) => i.keyword === 'HEALTHCHECK');
+    assert.ok(healthcheck, 'a HEALTHCHECK (DL3057)');
+    assert.doesNotThrow(() => JSON.parse(healthcheck.args.slice(healthcheck.args.indexOf('CMD ') + 4)));
+    assert.equal(instructions.filter((i) => i.keyword === 'ADD').length, 0);
+    for (const w of instructions.filter((i) => i.keyword === 'WORKDIR')) assert.match(w.args, /^\//);
+  });
+
+  it('runs as a non-root user (DL3002), without sudo (DL3004), cd (DL3003), pipes without pipefail (DL4006) or unpinned installs (DL3016, DL3008)', () => {
+    const users = instructions.filter((i) => i.keyword === 'USER');
+    assert.ok(users.length > 0 && !/^(root|0)(:|$)/.test(users.at(-1)!.args), 'the last USER is not root');
+    for (const run of runs) {
+      assert.doesNotMatch(run, /\bsudo\b|(^|&&|;)\s*cd\s|[^|]\|[^|]|\bapt(-get)? install|\bnpm (install|i)\b/, run);
+      if (/\bnpm ci\b/.test(run)) assert.match(run, /--no-audit/, 'npm ci from the lock file, without the audit round trip');
+    }
+    assert.ok(runs.some((r) => /npm ci --omit=dev/.test(r) && /npm cache clean --force/.test(r)), 'the production install leaves no npm cache in its layer');
+  });
+});
+
 describe('systemd units', () => {
   const dir = 'deploy/systemd';
   const units = ['powiadom-api.service', 'powiadom-worker@.service', 'powiadom-migrate.service'];
@@ -156,6 +226,8 @@ describe('systemd units', () => {
       }
     }
     assert.match(read(path.join(dir, 'powiadom-worker@.service')), /^Environment=METRICS_PORT=%i$/m);
+    const set = units.flatMap((unit) => [...read(path.join(dir, unit)).matchAll(/^Environment=([A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+    assert.deepEqual(set.filter((name) => !CONFIG_VARIABLES.includes(name)), [], 'the units set only variables of config.ts');
   });
 
   it('pass systemd-analyze verify without a warning', () => {

@@ -78,7 +78,7 @@ describe('console sessions', () => {
   });
 
   it('uses __Host- cookies and Secure under https', () => {
-    assert.deepEqual(cookieNames('https://powiadom.duw.example'), { session: '__Host-powiadom_console', signIn: '__Host-powiadom_console_signin', secure: true });
+    assert.deepEqual(cookieNames('https://powiadom.duw.example'), { session: '__Host-powiadom_console', signIn: '__Host-powiadom_console_signin', challenge: '__Host-powiadom_console_2fa', secure: true });
     assert.equal(cookieNames('http://localhost:3000').secure, false);
   });
 

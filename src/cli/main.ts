@@ -4,7 +4,7 @@ import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
 import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
-import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator } from './operators.ts';
+import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator, runResetOperatorTotp } from './operators.ts';
 import { runPublish } from './publish.ts';
 import { runDigestNow, runDigestStatus } from './digests.ts';
 import { runRetry } from './retry.ts';
@@ -102,6 +102,7 @@ function buildProgram(): Command {
   operators.command('list').description('every account with its role and state').action(act((deps) => runListOperators(deps)));
   operators.command('disable <email>').description('disable an account; its sessions end at once').action(act((deps, email: string) => runDisableOperator(deps, email)));
   operators.command('reset <email>').description('a new one-time link to set the password (forgotten password)').action(act((deps, email: string) => runResetOperator(deps, email)));
+  operators.command('reset-totp <email>').description('turn off two-step verification (a lost phone); drops the recovery codes').action(act((deps, email: string) => runResetOperatorTotp(deps, email)));
   const digest = program.command('digest').description('daily and weekly digests (docs/digests.md)');
   digest
     .command('run')

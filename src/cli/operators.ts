@@ -1,4 +1,5 @@
 import { AuditLog } from '../core/audit.ts';
+import { OperatorTotp } from '../core/operator-totp.ts';
 import { emailProblem } from '../core/email-address.ts';
 import { OperatorService, PASSWORD_LINK_TTL_SECONDS, ROLES, type Role } from '../core/operators.ts';
 import type { Deps } from '../deps.ts';
@@ -50,7 +51,7 @@ export async function runListOperators(deps: Deps): Promise<void> {
   const rows = await service(deps).list();
   if (rows.length === 0) return note('No operators yet: add one with `operators add <email> --role admin`.');
   const when = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace('T', ' ') : '');
-  print(table(['id', 'email', 'role', 'password set (UTC)', 'disabled (UTC)'], rows.map((o) => [String(o.id), o.email, o.role, when(o.password_set_at), when(o.disabled_at)])));
+  print(table(['id', 'email', 'role', 'totp', 'password set (UTC)', 'disabled (UTC)'], rows.map((o) => [String(o.id), o.email, o.role, o.totp ? 'on' : 'off', when(o.password_set_at), when(o.disabled_at)])));
 }
 
 /** `operators disable <email>`: the account can no longer sign in; its sessions end at once. */
@@ -61,5 +62,17 @@ export async function runDisableOperator(deps: Deps, email: string): Promise<num
   }
   await new AuditLog(deps.pool).record(CLI_ACTOR, 'operator.disable', { type: 'operator', id: email.trim().toLowerCase() });
   print('Disabled; every session of this account has ended.');
+  return EXIT.ok;
+}
+
+/** `operators reset-totp <email>`: turns the account's TOTP off (a lost phone) and drops its recovery codes. */
+export async function runResetOperatorTotp(deps: Deps, email: string): Promise<number> {
+  const id = await new OperatorTotp(deps.pool, deps.config.SECRET).reset(email);
+  if (id === null) {
+    note('No operator with this address has two-step verification on.');
+    return EXIT.error;
+  }
+  await new AuditLog(deps.pool).record(CLI_ACTOR, 'operator.reset-totp', { type: 'operator', id });
+  print('Two-step verification is off for this account; they sign in with the password and may turn it on again.');
   return EXIT.ok;
 }

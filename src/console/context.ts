@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { AuditLog } from '../core/audit.ts';
+import { OperatorTotp } from '../core/operator-totp.ts';
 import { OperatorService } from '../core/operators.ts';
 import type { Deps } from '../deps.ts';
 import { toLang, type Lang } from '../i18n.ts';
@@ -29,6 +30,7 @@ export interface ConsoleContext {
   deps: Deps;
   view: ConsoleRenderer;
   operators: OperatorService;
+  totp: OperatorTotp;
   audit: AuditLog;
   cookies: CookieNames;
   signInLimits: SignInLimiters;
@@ -41,6 +43,7 @@ export function createConsoleContext(deps: Deps): ConsoleContext {
     deps,
     view: ConsoleRenderer.create(),
     operators: new OperatorService(deps.pool, sessions),
+    totp: new OperatorTotp(deps.pool, deps.config.SECRET),
     audit: new AuditLog(deps.pool),
     cookies: cookieNames(deps.config.PUBLIC_URL),
     signInLimits: createSignInLimiters(deps.limiterRedis, deps.config.QUEUE_PREFIX),

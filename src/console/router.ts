@@ -9,6 +9,8 @@ import { authenticate, requireCsrf, requireRole } from './auth.ts';
 import { consoleLang, createConsoleContext, sendPage, type ConsoleContext } from './context.ts';
 import { articleRoutes } from './articles.ts';
 import { sectionRoutes } from './sections.ts';
+import { accountRoutes } from './account.ts';
+import { signInCodeHandlers } from './sign-in-code.ts';
 import { signInHandlers } from './sign-in.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { subscriberRoutes } from './subscribers.ts';
@@ -19,6 +21,7 @@ const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit
 
 const signInBody = z.object({ email: z.string().max(254), password: z.string().max(1024), _csrf: z.string().max(200), next: z.string().max(2000).optional(), lang: z.string().optional() });
 const passwordBody = z.object({ password: z.string().max(1024), confirm: z.string().max(1024), _csrf: z.string().max(200), lang: z.string().optional() });
+const codeBody = z.object({ code: z.string().max(40), _csrf: z.string().max(200), next: z.string().max(2000).optional(), lang: z.string().optional() });
 const tokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/) });
 
 /** Middlewares of console routes by what they need: a reader, an operator, an admin, each acting or not. */
@@ -35,9 +38,12 @@ function guards(ctx: ConsoleContext): ConsoleGuards {
 
 function signInRoutes(ctx: ConsoleContext, g: ConsoleGuards): RouteSpec[] {
   const h = signInHandlers(ctx);
+  const code = signInCodeHandlers(ctx);
   return [
     route({ method: 'get', path: '/sign-in', handler: (_i, req, res) => h.show(req, res) }),
     route({ method: 'post', path: '/sign-in', before: [form], body: signInBody, handler: (i, req, res) => h.signIn(req, res, i.body) }),
+    route({ method: 'get', path: '/sign-in/code', handler: (_i, req, res) => code.show(req, res) }),
+    route({ method: 'post', path: '/sign-in/code', before: [form], body: codeBody, handler: (i, req, res) => code.submit(req, res, i.body) }),
     route({ method: 'post', path: '/sign-out', before: g.act('viewer'), handler: (_i, req, res) => h.signOut(req, res) }),
     route({ method: 'get', path: '/password/:token', params: tokenParams, handler: (i, req, res) => h.showPassword(req, res, i.params.token) }),
     route({ method: 'post', path: '/password/:token', before: [form], params: tokenParams, body: passwordBody, handler: (i, req, res) => h.setPassword(req, res, i.params.token, i.body) }),
@@ -63,7 +69,7 @@ export function consoleRouter(deps: Deps): Router {
   const ctx = createConsoleContext(deps);
   const g = guards(ctx);
   const router = express.Router();
-  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g), ...sectionRoutes(ctx, g), ...suppressionRoutes(ctx, g)]);
+  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g), ...sectionRoutes(ctx, g), ...suppressionRoutes(ctx, g), ...accountRoutes(ctx, g)]);
   router.use(consoleErrors(ctx));
   return router;
 }

@@ -4,6 +4,8 @@ import type { Request, Response } from 'express';
 export interface CookieNames {
   session: string;
   signIn: string;
+  /** the second step of a sign-in (password passed, TOTP code due) */
+  challenge: string;
   secure: boolean;
 }
 
@@ -14,7 +16,7 @@ export interface CookieNames {
 export function cookieNames(publicUrl: string): CookieNames {
   const secure = publicUrl.startsWith('https:');
   const prefix = secure ? '__Host-' : '';
-  return { session: `${prefix}powiadom_console`, signIn: `${prefix}powiadom_console_signin`, secure };
+  return { session: `${prefix}powiadom_console`, signIn: `${prefix}powiadom_console_signin`, challenge: `${prefix}powiadom_console_2fa`, secure };
 }
 
 /** The value of one cookie of a request, or null. */

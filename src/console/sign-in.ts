@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { hashToken } from '../core/operators.ts';
+import { hashToken, type Role } from '../core/operators.ts';
 import { rateLimited } from '../errors.ts';
 import { secretsMatch } from '../http/auth.ts';
 import { clientIp } from '../http/request-info.ts';
@@ -11,12 +11,12 @@ import { consoleHref } from './render.ts';
 import { clearCookie, readCookie, setCookie } from './session-cookie.ts';
 
 /** Where to go after signing in: only a console path of this site, never another origin. */
-function safeNext(value: unknown): string | null {
+export function safeNext(value: unknown): string | null {
   return typeof value === 'string' && /^\/admin(\/[^\s\\]*)?(\?[^\s\\]*)?$/.test(value) && !value.startsWith('//') ? value : null;
 }
 
 /** The sign-in form's CSRF token: a random value in a cookie, repeated in the form (double submit). */
-function signInToken(ctx: ConsoleContext, req: Request, res: Response): string {
+export function signInToken(ctx: ConsoleContext, req: Request, res: Response): string {
   const existing = readCookie(req, ctx.cookies.signIn);
   if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
   const token = randomBytes(32).toString('base64url');
@@ -24,18 +24,39 @@ function signInToken(ctx: ConsoleContext, req: Request, res: Response): string {
   return token;
 }
 
-/** True when another failure for this account or IP would exceed the limit. */
-async function limitReached(ctx: ConsoleContext, ip: string, account: string): Promise<number | null> {
+/** Milliseconds to wait when this account or IP has used up its failures, else null. */
+export async function limitReached(ctx: ConsoleContext, ip: string, account: string): Promise<number | null> {
   const [byIp, byAccount] = await Promise.all([ctx.signInLimits.perIp.get(ip), ctx.signInLimits.perAccount.get(account)]);
   const blocked = [byIp, byAccount].filter((s) => s && s.remainingPoints <= 0).map((s) => s!.msBeforeNext);
   return blocked.length > 0 ? Math.max(...blocked) : null;
 }
 
-async function countFailure(ctx: ConsoleContext, ip: string, account: string): Promise<void> {
+/** Counts a failed sign-in step (password or code) against the account and the IP. */
+export async function countFailure(ctx: ConsoleContext, ip: string, account: string): Promise<void> {
   const swallow = (err: unknown) => {
     if (!(err instanceof RateLimiterRes)) throw err;
   };
   await Promise.all([ctx.signInLimits.perIp.consume(ip).catch(swallow), ctx.signInLimits.perAccount.consume(account).catch(swallow)]);
+}
+
+/** Ends any previous session, starts a new one (rotation), records the sign-in and goes where the form asked. */
+export async function startOperatorSession(ctx: ConsoleContext, req: Request, res: Response, operator: { id: number; email: string; role: Role }, detail: Record<string, unknown>): Promise<void> {
+  const old = readCookie(req, ctx.cookies.session);
+  if (old) await ctx.operators.endSession(old);
+  setCookie(res, ctx.cookies, ctx.cookies.session, await ctx.operators.startSession(operator.id, req.get('user-agent') ?? null));
+  clearCookie(res, ctx.cookies, ctx.cookies.signIn);
+  await ctx.audit.record({ label: operator.email, operatorId: operator.id, role: operator.role }, 'sign-in', { type: 'operator', id: operator.id }, detail);
+  await ctx.operators.purgeStaleSessions();
+  res.redirect(303, safeNext((req.body as { next?: unknown }).next) ?? consoleHref('/admin', consoleLang(req)));
+}
+
+/** The password passed and TOTP is on: a challenge cookie (no session yet) and the page asking for the code. */
+async function openSecondStep(ctx: ConsoleContext, req: Request, res: Response, operatorId: number): Promise<void> {
+  const previous = readCookie(req, ctx.cookies.challenge);
+  if (previous) await ctx.totp.dropChallenge(previous);
+  setCookie(res, ctx.cookies, ctx.cookies.challenge, await ctx.totp.openChallenge(operatorId));
+  const next = safeNext((req.body as { next?: unknown }).next);
+  res.redirect(303, consoleHref('/admin/sign-in/code', consoleLang(req), { next: next ?? undefined }));
 }
 
 /** GET/POST /admin/sign-in, POST /admin/sign-out, GET/POST /admin/password/:token. */
@@ -65,14 +86,11 @@ export function signInHandlers(ctx: ConsoleContext) {
         await countFailure(ctx, ip, account);
         return showForm(req, res, 401, { failed: true, email: body.email });
       }
+      // With TOTP on, the failure counter is kept until the code passes too: a known password must not
+      // reset the limit on guessing codes.
+      if (operator.totpSecret) return openSecondStep(ctx, req, res, operator.id);
       await ctx.signInLimits.perAccount.delete(account);
-      const old = readCookie(req, ctx.cookies.session);
-      if (old) await ctx.operators.endSession(old);
-      setCookie(res, ctx.cookies, ctx.cookies.session, await ctx.operators.startSession(operator.id, req.get('user-agent') ?? null));
-      clearCookie(res, ctx.cookies, ctx.cookies.signIn);
-      await ctx.audit.record({ label: operator.email, operatorId: operator.id, role: operator.role }, 'sign-in', { type: 'operator', id: operator.id });
-      await ctx.operators.purgeStaleSessions();
-      res.redirect(303, safeNext((req.body as { next?: unknown }).next) ?? consoleHref('/admin', consoleLang(req)));
+      await startOperatorSession(ctx, req, res, operator, {});
     },
 
     /** POST /admin/sign-out: ends the session server-side and drops the cookie. */

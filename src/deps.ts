@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { controllerNames, legalLinks, officeNames } from './brand.ts';
+import { controllerNames, legalLinks, officeNames } from './brand/brand.ts';
 import type { Config } from './config.ts';
 import { ArticleService } from './core/articles.ts';
 import { Links } from './core/links.ts';
@@ -15,11 +15,11 @@ import { createInboundService } from './inbound/inbound-setup.ts';
 import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
-import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs/jobs.ts';
 import { DigestService } from './core/digests.ts';
 import type { DigestSchedule } from './core/digest-schedule.ts';
 import type { Logger } from './log.ts';
-import { createRedis } from './redis.ts';
+import { createRedis } from './infra/redis.ts';
 
 /** Everything the API and the workers share, created once per process. */
 export interface Deps {

@@ -1,6 +1,6 @@
-import { recordCanarySuccess } from '../src/canary.ts';
+import { recordCanarySuccess } from '../src/metrics/canary.ts';
 import { messageIdDomain } from '../src/mail/transactional.ts';
-import { recordEmailOutcome } from '../src/metrics.ts';
+import { recordEmailOutcome } from '../src/metrics/metrics.ts';
 import type { WorkerContext } from './context.ts';
 
 /** Job scheduler id of the canary on the maintenance queue. */

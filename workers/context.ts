@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { emailBrand } from '../src/brand.ts';
+import { emailBrand } from '../src/brand/brand.ts';
 import type { Deps } from '../src/deps.ts';
-import { QueueDeliveryJobs, QueueDigestJobs } from '../src/jobs.ts';
+import { QueueDeliveryJobs, QueueDigestJobs } from '../src/jobs/jobs.ts';
 import { DigestMail } from '../src/mail/digest-mail.ts';
 import { connectionShare, createMailer, type Mailer } from '../src/mail/mailer.ts';
 import { measuredMailer } from '../src/mail/measured-mailer.ts';
 import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
 import { EmailRenderer } from '../src/mail/render.ts';
 import { messageIdDomain, TransactionalMail } from '../src/mail/transactional.ts';
-import { createWorkerRedis } from '../src/redis.ts';
+import { createWorkerRedis } from '../src/infra/redis.ts';
 import { senderThreadCount } from './sender-threads.ts';
 
 /** What every worker needs: the shared dependencies plus mail sending and a blocking Redis connection. */

@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import { HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
 import { FeedWatcher, type FeedFetcher, type FeedPollResult } from '../src/core/feeds.ts';
-import { FEED_SCHEDULER_ID, QUEUE_NAMES, type FeedJob } from '../src/jobs.ts';
+import { FEED_SCHEDULER_ID, QUEUE_NAMES, type FeedJob } from '../src/jobs/jobs.ts';
 import type { WorkerContext } from './context.ts';
 
 /** The watcher of this process's FEEDS; `fetcher` may be replaced (tests use the real one on a local server). */

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { reconcile } from '../src/core/reconcile.ts';
-import { QUEUE_NAMES, type MaintenanceJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type MaintenanceJob } from '../src/jobs/jobs.ts';
 import { scheduleCanary, sendCanary } from './canary.ts';
 import type { WorkerContext } from './context.ts';
 import { deliveryOptions } from './delivery-options.ts';

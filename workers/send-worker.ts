@@ -1,11 +1,11 @@
 import { Worker, type Job } from 'bullmq';
 import { DeliveryService, type BatchOutcome, type NotificationSender, type SendFailure } from '../src/core/delivery.ts';
-import { QUEUE_NAMES, sendThrottle, type SendJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, sendThrottle, type SendJob } from '../src/jobs/jobs.ts';
 import { maskEmail, type Logger } from '../src/log.ts';
 import { maskAddresses } from '../src/mail/mask-addresses.ts';
 import { configurationHint, describeSmtpError } from '../src/mail/smtp-errors.ts';
 import { recordSmtpStatus } from '../src/mail/smtp-status.ts';
-import { recordEmailOutcome } from '../src/metrics.ts';
+import { recordEmailOutcome } from '../src/metrics/metrics.ts';
 import type { SendContext } from './context.ts';
 import { CLAIM_LEASE_SECONDS, SEND_CHUNK } from './delivery-options.ts';
 import { SendPause, type PauseReason } from './send-pause.ts';

@@ -8,7 +8,7 @@ import { AppError, notFound } from '../errors.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { articleSchema } from '../http/schemas.ts';
 import { parseInput } from '../http/validate.ts';
-import { QueueRetrySendJobs } from '../jobs.ts';
+import { QueueRetrySendJobs } from '../jobs/jobs.ts';
 import { maskEmail } from '../log.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';

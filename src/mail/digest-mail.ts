@@ -4,7 +4,7 @@ import type { SendFailure } from '../core/delivery.ts';
 import type { Links } from '../core/links.ts';
 import { topicDisplayName } from '../core/topic-names.ts';
 import { TOKEN_LENGTH, type TokenSigner } from '../core/tokens.ts';
-import { formatDateTime } from '../format-date.ts';
+import { formatDateTime } from '../brand/format-date.ts';
 import { toLang, translate, type Lang } from '../i18n.ts';
 import type { Mailer } from './mailer.ts';
 import { maskSmtpError } from './mask-addresses.ts';

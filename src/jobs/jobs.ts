@@ -1,14 +1,14 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
-import { Batcher } from './batcher.ts';
-import type { FanoutJobs } from './core/articles.ts';
-import type { DeliveryRange, RetrySendJobs } from './core/delivery-retry.ts';
-import type { SendBatch } from './core/fanout.ts';
-import type { ManageLinkJobs } from './core/manage-link.ts';
-import type { LiveRange, ReconcileJobs } from './core/reconcile.ts';
-import type { ConfirmationSlot, SubscriptionMailJobs } from './core/subscriptions.ts';
-import type { DigestSendBatch } from './core/digest-fanout.ts';
-import type { DigestReconcileJobs } from './core/digest-reconcile.ts';
-import type { DigestJobs } from './core/digests.ts';
+import { Batcher } from '../infra/batcher.ts';
+import type { FanoutJobs } from '../core/articles.ts';
+import type { DeliveryRange, RetrySendJobs } from '../core/delivery-retry.ts';
+import type { SendBatch } from '../core/fanout.ts';
+import type { ManageLinkJobs } from '../core/manage-link.ts';
+import type { LiveRange, ReconcileJobs } from '../core/reconcile.ts';
+import type { ConfirmationSlot, SubscriptionMailJobs } from '../core/subscriptions.ts';
+import type { DigestSendBatch } from '../core/digest-fanout.ts';
+import type { DigestReconcileJobs } from '../core/digest-reconcile.ts';
+import type { DigestJobs } from '../core/digests.ts';
 
 /**
  * The only module that knows queue names, job payloads, job ids and retry policies.

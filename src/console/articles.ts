@@ -13,7 +13,7 @@ import { maskEmail } from '../log.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const plainBody = z.object({ _csrf: z.string(), lang: z.string().optional() });

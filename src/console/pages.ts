@@ -5,7 +5,7 @@ import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds, listRecen
 import { route, type RouteSpec } from '../http/route.ts';
 import { bullQueueInspector } from '../jobs/queue-stats.ts';
 import { sendPage, type ConsoleContext } from './context.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const auditQuery = z.object({
   before: z.coerce.number().int().positive().optional(),

@@ -10,7 +10,7 @@ export interface JobSchedule<T> {
   template: { name: string; data: T; opts: { removeOnComplete: number; removeOnFail: number; attempts?: number; backoff?: { type: 'exponential'; delay: number } } };
 }
 
-/** Scheduled jobs keep the last 100 completed and failed runs, for the dashboard. */
+/** Scheduled jobs keep the last 100 completed and failed runs, for the dashboard (copied per template: BullMQ keeps what it is given). */
 const KEEP_LAST_RUNS = { removeOnComplete: 100, removeOnFail: 100 };
 
 /** Id of the maintenance scheduler that reconciles the ledgers with the queues every RECONCILE_INTERVAL_MS. */
@@ -31,22 +31,22 @@ export function digestSchedulerId(frequency: 'daily' | 'weekly'): string {
 
 /** The reconciler's schedule on the maintenance queue. */
 export function reconcileSchedule(everyMs: number): JobSchedule<MaintenanceJob> {
-  return { id: RECONCILE_SCHEDULER_ID, repeat: { every: everyMs }, template: { name: 'reconcile', data: { task: 'reconcile' }, opts: KEEP_LAST_RUNS } };
+  return { id: RECONCILE_SCHEDULER_ID, repeat: { every: everyMs }, template: { name: 'reconcile', data: { task: 'reconcile' }, opts: { ...KEEP_LAST_RUNS } } };
 }
 
 /** The hourly deletion of expired unconfirmed subscriptions (and old management-link requests). */
 export function expirePendingSchedule(): JobSchedule<MaintenanceJob> {
-  return { id: EXPIRE_PENDING_SCHEDULER_ID, repeat: { every: EXPIRE_PENDING_EVERY_MS }, template: { name: 'expire-pending', data: { task: 'expire-pending' }, opts: KEEP_LAST_RUNS } };
+  return { id: EXPIRE_PENDING_SCHEDULER_ID, repeat: { every: EXPIRE_PENDING_EVERY_MS }, template: { name: 'expire-pending', data: { task: 'expire-pending' }, opts: { ...KEEP_LAST_RUNS } } };
 }
 
 /** The canary e-mail's schedule on the maintenance queue. */
 export function canarySchedule(everyMs: number): JobSchedule<MaintenanceJob> {
-  return { id: CANARY_SCHEDULER, repeat: { every: everyMs }, template: { name: 'canary', data: { task: 'canary' }, opts: KEEP_LAST_RUNS } };
+  return { id: CANARY_SCHEDULER, repeat: { every: everyMs }, template: { name: 'canary', data: { task: 'canary' }, opts: { ...KEEP_LAST_RUNS } } };
 }
 
 /** The feed poll's schedule (the first poll runs at once). */
 export function feedSchedule(everyMs: number): JobSchedule<FeedJob> {
-  return { id: FEED_SCHEDULER_ID, repeat: { every: everyMs }, template: { name: 'poll-feeds', data: {}, opts: KEEP_LAST_RUNS } };
+  return { id: FEED_SCHEDULER_ID, repeat: { every: everyMs }, template: { name: 'poll-feeds', data: {}, opts: { ...KEEP_LAST_RUNS } } };
 }
 
 /** The schedule tick of a digest frequency (cron in DIGEST_TIMEZONE); a tick creates the due run once per slot. */

@@ -14,4 +14,6 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // .dependency-cruiser.cjs: the architecture rules' configuration is CommonJS
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadEnvFileIfPresent } from './env-file.ts';
+import { loadEnvFileIfPresent } from './process/env-file.ts';
 
 /** Development-only signing secret: used only when PUBLIC_URL is a loopback address (it is public). */
 const DEVELOPMENT_SECRET = 'powiadom-development-secret-do-not-use-in-production';

@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { controllerNames, legalLinks, officeNames } from './brand.ts';
+import { controllerNames, legalLinks, officeNames } from './brand/brand.ts';
 import type { Config } from './config.ts';
 import { ArticleService } from './core/articles.ts';
-import { Links } from './core/links.ts';
+import type { Links } from './core/links.ts';
 import { ManageLinkService } from './core/manage-link.ts';
 import { SubscriptionService } from './core/subscriptions.ts';
-import { TokenSigner } from './core/tokens.ts';
+import type { TokenSigner } from './core/tokens.ts';
 import { createPool } from './db/pool.ts';
 import type { InboundService } from './core/inbound.ts';
 import type { VerpAddresses } from './core/verp.ts';
@@ -14,12 +14,13 @@ import { createVerp } from './inbound/inbound-config.ts';
 import { createInboundService } from './inbound/inbound-setup.ts';
 import { SnsVerifier } from './inbound/providers/sns.ts';
 import { createLimiters, type Limiters } from './http/rate-limits.ts';
+import { createSigning } from './mail/send-path.ts';
 import { PageRenderer, type Brand } from './http/pages.ts';
-import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs.ts';
+import { JobQueues, QueueDigestJobs, QueueFanoutJobs, QueueManageLinkJobs, QueueSubscriptionMailJobs } from './jobs/jobs.ts';
 import { DigestService } from './core/digests.ts';
 import type { DigestSchedule } from './core/digest-schedule.ts';
 import type { Logger } from './log.ts';
-import { createRedis } from './redis.ts';
+import { createRedis } from './infra/redis.ts';
 
 /** Everything the API and the workers share, created once per process. */
 export interface Deps {
@@ -75,8 +76,7 @@ export async function createDeps(config: Config, log: Logger, dbConnectTimeoutMs
   redis.on('error', (err) => log.warn({ err: err.message }, 'Redis connection error'));
   const queues = new JobQueues(redis, config.QUEUE_PREFIX, { attempts: config.SEND_ATTEMPTS, backoffMs: config.SEND_BACKOFF_MS });
   for (const queue of queues.all()) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
-  const signer = new TokenSigner(config.SECRET);
-  const links = new Links(config.PUBLIC_URL, signer, config.CONFIRM_TOKEN_TTL_DAYS * 86_400);
+  const { signer, links } = createSigning(config);
   const subscriptions = new SubscriptionService(pool, signer, new QueueSubscriptionMailJobs(queues), {
     confirmationsPerDay: config.CONFIRMATIONS_PER_DAY,
     pendingTtlDays: config.PENDING_TTL_DAYS,

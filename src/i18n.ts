@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './project-root.ts';
+import { PROJECT_ROOT } from './infra/project-root.ts';
 
 /** Languages of pages and e-mails; Polish first. */
 export const LANGS = ['pl', 'en'] as const;

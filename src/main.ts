@@ -1,12 +1,12 @@
 import cluster from 'node:cluster';
-import { joinApiCluster, runApiCluster } from './api-cluster.ts';
+import { joinApiCluster, runApiCluster } from './process/api-cluster.ts';
 import { createApp } from './app.ts';
-import { boot, prepareDatabase } from './boot.ts';
+import { boot, prepareDatabase } from './process/boot.ts';
 import { loadConfig } from './config.ts';
 import { closeDeps } from './deps.ts';
-import { closeServer, installShutdown, listen } from './lifecycle.ts';
+import { closeServer, installShutdown, listen } from './process/lifecycle.ts';
 import { createRoleLogger } from './log.ts';
-import { logStartup } from './startup-report.ts';
+import { logStartup } from './process/startup-report.ts';
 
 /** One API process: serves HTTP only; workers run elsewhere. */
 async function serveApi(): Promise<void> {

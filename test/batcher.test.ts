@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Batcher } from '../src/batcher.ts';
+import { Batcher } from '../src/infra/batcher.ts';
 
 /** A run function that records its batches and answers each item doubled, after `delayMs`. */
 function doubling(delayMs = 5) {

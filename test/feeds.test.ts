@@ -7,7 +7,7 @@ import { ConfigError, parseConfig } from '../src/config.ts';
 import { FeedFetchError, HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
 import type { FeedPollResult } from '../src/core/feeds.ts';
 import { createFeedWatcher, restoreFeedSchedule } from '../workers/feed-worker.ts';
-import { FEED_SCHEDULER_ID } from '../src/jobs.ts';
+import { FEED_SCHEDULER_ID } from '../src/jobs/schedules.ts';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './helpers/harness.ts';
 
 // ---- a local feed server whose content the tests change between polls ----

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
-import { CANARY_SCHEDULER, scheduleCanary, sendCanary } from '../workers/canary.ts';
+import { CANARY_SCHEDULER } from '../src/jobs/schedules.ts';
+import { scheduleCanary, sendCanary } from '../workers/canary.ts';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './helpers/harness.ts';
 import { metricSample } from './helpers/metrics.ts';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import Handlebars from 'handlebars';
 import { simpleParser } from 'mailparser';
-import { emailBrand } from '../src/brand.ts';
+import { emailBrand } from '../src/brand/brand.ts';
 import { parseConfig } from '../src/config.ts';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
 import { Links } from '../src/core/links.ts';

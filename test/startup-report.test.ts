@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../src/config.ts';
-import { describeStartup } from '../src/startup-report.ts';
+import { describeStartup } from '../src/process/startup-report.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 
 const SECRET = 'startup-secret-0123456789-0123456789-0123456789';

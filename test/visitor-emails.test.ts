@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { emailBrand } from '../src/brand.ts';
+import { emailBrand } from '../src/brand/brand.ts';
 import { parseConfig } from '../src/config.ts';
 import { LANGS } from '../src/i18n.ts';
 import { EMAIL_NAMES, EmailRenderer, type EmailName } from '../src/mail/render.ts';

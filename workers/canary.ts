@@ -1,10 +1,8 @@
-import { recordCanarySuccess } from '../src/canary.ts';
+import { recordCanarySuccess } from '../src/metrics/canary.ts';
 import { messageIdDomain } from '../src/mail/transactional.ts';
-import { recordEmailOutcome } from '../src/metrics.ts';
+import { recordEmailOutcome } from '../src/metrics/metrics.ts';
+import { CANARY_SCHEDULER, canarySchedule, upsertSchedule } from '../src/jobs/schedules.ts';
 import type { WorkerContext } from './context.ts';
-
-/** Job scheduler id of the canary on the maintenance queue. */
-export const CANARY_SCHEDULER = 'canary';
 
 /** Registers the canary schedule when CANARY_EMAIL is set, removes it otherwise. */
 export async function scheduleCanary(ctx: WorkerContext): Promise<void> {
@@ -13,11 +11,7 @@ export async function scheduleCanary(ctx: WorkerContext): Promise<void> {
     await queue.removeJobScheduler(CANARY_SCHEDULER);
     return;
   }
-  await queue.upsertJobScheduler(
-    CANARY_SCHEDULER,
-    { every: ctx.config.CANARY_INTERVAL_MS },
-    { name: 'canary', data: { task: 'canary' }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-  );
+  await upsertSchedule(queue, canarySchedule(ctx.config.CANARY_INTERVAL_MS));
 }
 
 /**

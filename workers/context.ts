@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { emailBrand } from '../src/brand.ts';
+import { emailBrand } from '../src/brand/brand.ts';
 import type { Deps } from '../src/deps.ts';
-import { QueueDeliveryJobs, QueueDigestJobs } from '../src/jobs.ts';
-import { DigestMail } from '../src/mail/digest-mail.ts';
-import { connectionShare, createMailer, type Mailer } from '../src/mail/mailer.ts';
-import { measuredMailer } from '../src/mail/measured-mailer.ts';
-import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
+import { QueueDeliveryJobs, QueueDigestJobs } from '../src/jobs/jobs.ts';
+import type { DigestMail } from '../src/mail/digest-mail.ts';
+import type { Mailer } from '../src/mail/mailer.ts';
+import type { NotificationMail } from '../src/mail/notification.ts';
 import { EmailRenderer } from '../src/mail/render.ts';
+import { createSendPath } from '../src/mail/send-path.ts';
 import { messageIdDomain, TransactionalMail } from '../src/mail/transactional.ts';
-import { createWorkerRedis } from '../src/redis.ts';
+import { createWorkerRedis } from '../src/infra/redis.ts';
 import { senderThreadCount } from './sender-threads.ts';
 
 /** What every worker needs: the shared dependencies plus mail sending and a blocking Redis connection. */
@@ -34,10 +34,9 @@ export type SendContext = Pick<WorkerContext, 'config' | 'log' | 'pool' | 'notif
 /** Builds the worker context on top of the shared dependencies; `mailer` may be injected by tests. */
 export async function createWorkerContext(deps: Deps, mailer?: Mailer): Promise<WorkerContext> {
   const renderer = await EmailRenderer.create(emailBrand(deps.config));
-  const actualMailer = measuredMailer(mailer ?? createMailer(deps.config, connectionShare(deps.config, senderThreadCount(deps.config))));
+  // the same send path as a sender thread's, on this process's signer and links
+  const { mailer: actualMailer, notifications, digestMail } = createSendPath(deps.config, { renderer, senderThreads: senderThreadCount(deps.config), signing: deps, mailer });
   const transactional = new TransactionalMail(deps.pool, deps.links, renderer, deps.manageLinks, messageIdDomain(deps.config.MAIL_FROM), deps.verp);
-  const notifications = new NotificationMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
-  const digestMail = new DigestMail(renderer, deps.links, deps.signer, actualMailer, notificationIdentity(deps.config));
   const workerRedis = createWorkerRedis(deps.config.REDIS_URL, deps.log);
   const jobs = { deliveryJobs: new QueueDeliveryJobs(deps.queues), digestJobs: new QueueDigestJobs(deps.queues) };
   return { ...deps, mailer: actualMailer, renderer, transactional, notifications, digestMail, ...jobs, workerRedis };

@@ -1,5 +1,5 @@
 import type { ReconcileOptions } from '../src/core/reconcile.ts';
-import { sendThrottle } from '../src/jobs.ts';
+import { sendThrottle } from '../src/jobs/jobs.ts';
 import type { WorkerContext } from './context.ts';
 
 /** Messages a send job has under way at once (they wait for the SMTP pool's connections); each is recorded on its own 250, by group commit. */

@@ -1,6 +1,6 @@
 import { finishDigestRun } from '../src/db/digest-queries.ts';
 import type { Db } from '../src/db/pool.ts';
-import { observeDigestRun } from '../src/digest-metrics.ts';
+import { observeDigestRun } from '../src/metrics/digest-metrics.ts';
 import type { Logger } from '../src/log.ts';
 
 /** Stamps a run finished when nothing of it is pending, and records its duration. */

@@ -5,8 +5,9 @@ import { digestCron } from '../src/core/digest-schedule.ts';
 import type { DigestFrequency } from '../src/db/digest-queries.ts';
 import { finishRunIfDone } from './digest-finish.ts';
 import { digestSchedule } from '../src/deps.ts';
-import { observeDigestRun } from '../src/digest-metrics.ts';
-import { digestSchedulerId, QUEUE_NAMES, type DigestJob } from '../src/jobs.ts';
+import { observeDigestRun } from '../src/metrics/digest-metrics.ts';
+import { QUEUE_NAMES, type DigestJob } from '../src/jobs/jobs.ts';
+import { digestSchedulerId, digestTickSchedule, upsertSchedule } from '../src/jobs/schedules.ts';
 import type { Logger } from '../src/log.ts';
 import type { WorkerContext } from './context.ts';
 import { deliveryOptions, MAX_FANOUT_PAGE } from './delivery-options.ts';
@@ -17,11 +18,7 @@ const FREQUENCIES: readonly DigestFrequency[] = ['daily', 'weekly'];
 export async function scheduleDigests(ctx: WorkerContext): Promise<void> {
   const schedule = digestSchedule(ctx.config);
   for (const frequency of FREQUENCIES) {
-    await ctx.queues.digest.upsertJobScheduler(digestSchedulerId(frequency), digestCron(frequency, schedule), {
-      name: 'tick',
-      data: { kind: 'tick', frequency },
-      opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 5_000 } },
-    });
+    await upsertSchedule(ctx.queues.digest, digestTickSchedule(frequency, digestCron(frequency, schedule)));
   }
 }
 

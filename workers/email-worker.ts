@@ -1,9 +1,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { QUEUE_NAMES, type EmailJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type EmailJob } from '../src/jobs/jobs.ts';
 import { maskEmail } from '../src/log.ts';
 import { maskedErrorMessage, maskSmtpError } from '../src/mail/mask-addresses.ts';
 import { classifySmtpError, describeSmtpError } from '../src/mail/smtp-errors.ts';
-import { recordEmailOutcome, type EmailKind } from '../src/metrics.ts';
+import { recordEmailOutcome, type EmailKind } from '../src/metrics/metrics.ts';
 import type { WorkerContext } from './context.ts';
 import { willRetry } from './job-metrics.ts';
 

@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import { runFanout, type FanoutResult } from '../src/core/fanout.ts';
 import { requeueOrphans } from '../src/core/reconcile.ts';
-import { QUEUE_NAMES, type FanoutJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type FanoutJob } from '../src/jobs/jobs.ts';
 import type { WorkerContext } from './context.ts';
 import { deliveryOptions, MAX_FANOUT_PAGE } from './delivery-options.ts';
 

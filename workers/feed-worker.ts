@@ -1,7 +1,8 @@
 import { Worker, type Job } from 'bullmq';
 import { HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
 import { FeedWatcher, type FeedFetcher, type FeedPollResult } from '../src/core/feeds.ts';
-import { FEED_SCHEDULER_ID, QUEUE_NAMES, type FeedJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type FeedJob } from '../src/jobs/jobs.ts';
+import { FEED_SCHEDULER_ID, feedSchedule, upsertSchedule } from '../src/jobs/schedules.ts';
 import type { WorkerContext } from './context.ts';
 
 /** The watcher of this process's FEEDS; `fetcher` may be replaced (tests use the real one on a local server). */
@@ -21,11 +22,7 @@ export async function scheduleFeeds(ctx: WorkerContext): Promise<void> {
     await ctx.queues.feeds.removeJobScheduler(FEED_SCHEDULER_ID);
     return;
   }
-  await ctx.queues.feeds.upsertJobScheduler(
-    FEED_SCHEDULER_ID,
-    { every: ctx.config.FEED_POLL_INTERVAL_MS },
-    { name: 'poll-feeds', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-  );
+  await upsertSchedule(ctx.queues.feeds, feedSchedule(ctx.config.FEED_POLL_INTERVAL_MS));
 }
 
 /** Registers the feed schedule again when Redis lost it (data loss, flush); true when it did. */

@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '../src/log.ts';
 import { maskedErrorMessage } from '../src/mail/mask-addresses.ts';
-import { observeJobDuration } from '../src/metrics.ts';
+import { observeJobDuration } from '../src/metrics/metrics.ts';
 
 function processingSeconds(job: Job | undefined): number | null {
   if (!job?.processedOn) return null;

@@ -1,8 +1,8 @@
 import { createApp } from '../src/app.ts';
-import { boot } from '../src/boot.ts';
+import { boot } from '../src/process/boot.ts';
 import { closeDeps } from '../src/deps.ts';
 import { createMetricsApp } from '../src/http/metrics-app.ts';
-import { closeServer, installShutdown, listen, type ShutdownStep } from '../src/lifecycle.ts';
+import { closeServer, installShutdown, listen, type ShutdownStep } from '../src/process/lifecycle.ts';
 import { senderThreadCount, startSenderThreads } from './sender-threads.ts';
 import { startWorkers } from './start.ts';
 

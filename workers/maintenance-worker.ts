@@ -1,25 +1,16 @@
 import { Worker, type Job } from 'bullmq';
 import { reconcile } from '../src/core/reconcile.ts';
-import { QUEUE_NAMES, type MaintenanceJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type MaintenanceJob } from '../src/jobs/jobs.ts';
+import { expirePendingSchedule, RECONCILE_SCHEDULER_ID, reconcileSchedule, upsertSchedule } from '../src/jobs/schedules.ts';
 import { scheduleCanary, sendCanary } from './canary.ts';
 import type { WorkerContext } from './context.ts';
 import { deliveryOptions } from './delivery-options.ts';
 import { reconcileDigestWork } from './digest-worker.ts';
 
-const EXPIRE_PENDING_EVERY_MS = 3_600_000;
-
 /** Registers the housekeeping schedules (idempotent: job schedulers are upserted by id). */
 export async function scheduleMaintenance(ctx: WorkerContext): Promise<void> {
-  await ctx.queues.maintenance.upsertJobScheduler(
-    'reconcile',
-    { every: ctx.config.RECONCILE_INTERVAL_MS },
-    { name: 'reconcile', data: { task: 'reconcile' }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-  );
-  await ctx.queues.maintenance.upsertJobScheduler(
-    'expire-pending',
-    { every: EXPIRE_PENDING_EVERY_MS },
-    { name: 'expire-pending', data: { task: 'expire-pending' }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-  );
+  await upsertSchedule(ctx.queues.maintenance, reconcileSchedule(ctx.config.RECONCILE_INTERVAL_MS));
+  await upsertSchedule(ctx.queues.maintenance, expirePendingSchedule());
   await scheduleCanary(ctx);
 }
 
@@ -56,7 +47,7 @@ export function createMaintenanceWorker(ctx: WorkerContext): Worker<MaintenanceJ
 export function keepSchedules(ctx: WorkerContext): () => void {
   const timer = setInterval(() => {
     ctx.queues.maintenance
-      .getJobScheduler('reconcile')
+      .getJobScheduler(RECONCILE_SCHEDULER_ID)
       .then((found) => (found ? undefined : scheduleMaintenance(ctx).then(() => ctx.log.warn('maintenance schedules were missing in Redis: registered again'))))
       .catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not check the maintenance schedules'));
   }, ctx.config.RECONCILE_INTERVAL_MS);

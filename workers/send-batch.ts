@@ -2,7 +2,7 @@ import { Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.ts';
 import type { BatchOutcome, SendFailure } from '../src/core/delivery.ts';
-import { sendThrottle } from '../src/jobs.ts';
+import { sendThrottle } from '../src/jobs/jobs.ts';
 import type { Logger } from '../src/log.ts';
 import { maskAddresses } from '../src/mail/mask-addresses.ts';
 import { configurationHint, describeSmtpError } from '../src/mail/smtp-errors.ts';

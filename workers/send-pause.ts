@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../src/log.ts';
 import { recordSmtpStatus } from '../src/mail/smtp-status.ts';
-import { QUEUE_NAMES } from '../src/jobs.ts';
+import { QUEUE_NAMES } from '../src/jobs/jobs.ts';
 
 const MAX_QUEUE_PAUSE_MS = 10 * 60_000;
 /** How often the process that paused the queue probes the server; a lift reaches every worker within one slice. */

@@ -1,9 +1,9 @@
 import { Worker, type Job } from 'bullmq';
 import { DeliveryService, type BatchOutcome, type NotificationSender, type SendFailure } from '../src/core/delivery.ts';
-import { QUEUE_NAMES, type SendJob } from '../src/jobs.ts';
+import { QUEUE_NAMES, type SendJob } from '../src/jobs/jobs.ts';
 import { maskEmail, type Logger } from '../src/log.ts';
 import { describeSmtpError } from '../src/mail/smtp-errors.ts';
-import { recordEmailOutcome } from '../src/metrics.ts';
+import { recordEmailOutcome } from '../src/metrics/metrics.ts';
 import type { SendContext } from './context.ts';
 import { CLAIM_LEASE_SECONDS, SEND_CHUNK } from './delivery-options.ts';
 import { settleBatch, sendWorkerOptions } from './send-batch.ts';

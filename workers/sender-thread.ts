@@ -1,18 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../src/config.ts';
-import { Links } from '../src/core/links.ts';
-import { TokenSigner } from '../src/core/tokens.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createRoleLogger } from '../src/log.ts';
-import { connectionShare, createMailer } from '../src/mail/mailer.ts';
-import { measuredMailer } from '../src/mail/measured-mailer.ts';
-import { NotificationMail, notificationIdentity } from '../src/mail/notification.ts';
 import { EmailRenderer, type EmailSources } from '../src/mail/render.ts';
-import { createWorkerRedis } from '../src/redis.ts';
+import { createSendPath } from '../src/mail/send-path.ts';
+import { createWorkerRedis } from '../src/infra/redis.ts';
 import { observeWorker } from './job-metrics.ts';
-import { answerMetricsRequests, threadChannel } from '../src/metrics-ipc.ts';
+import { answerMetricsRequests, threadChannel } from '../src/metrics/metrics-ipc.ts';
 import { createSendWorker } from './send-worker.ts';
-import { DigestMail } from '../src/mail/digest-mail.ts';
 import { createDigestSendWorker } from './digest-send-worker.ts';
 import { senderThreadCount, STOP_MESSAGE } from './sender-threads.ts';
 
@@ -30,14 +25,10 @@ async function main(): Promise<void> {
   const pool = createPool(config.DATABASE_URL);
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed'));
   const workerRedis = createWorkerRedis(config.REDIS_URL, log);
-  const signer = new TokenSigner(config.SECRET);
-  const links = new Links(config.PUBLIC_URL, signer, config.CONFIRM_TOKEN_TTL_DAYS * 86_400);
-  const mailer = measuredMailer(createMailer(config, connectionShare(config, senderThreadCount(config))));
-  const notifications = new NotificationMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
+  const { mailer, notifications, digestMail } = createSendPath(config, { renderer: new EmailRenderer(sources), senderThreads: senderThreadCount(config) });
   const worker = createSendWorker({ config, log, pool, notifications, workerRedis, mailer });
   observeWorker(worker, log);
   // digests share the send path's cores: the thread also works the digest send queue
-  const digestMail = new DigestMail(new EmailRenderer(sources), links, signer, mailer, notificationIdentity(config));
   const digestWorker = createDigestSendWorker({ config, log, pool, digestMail, workerRedis, mailer });
   observeWorker(digestWorker, log);
   answerMetricsRequests(threadChannel(port));

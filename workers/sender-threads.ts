@@ -2,9 +2,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../src/config.ts';
 import type { Logger } from '../src/log.ts';
-import { addMetricsSource, type MetricsJson } from '../src/metrics.ts';
+import { addMetricsSource, type MetricsJson } from '../src/metrics/metrics.ts';
 import type { EmailSources } from '../src/mail/render.ts';
-import { requestMetrics, threadChannel } from '../src/metrics-ipc.ts';
+import { requestMetrics, threadChannel } from '../src/metrics/metrics-ipc.ts';
 
 /** The message a sender thread stops on: it finishes its jobs, closes its connections and ends. */
 export const STOP_MESSAGE = 'powiadom:stop';

@@ -1,6 +1,6 @@
 import { classifySmtpError, configurationHint, describeSmtpError } from '../src/mail/smtp-errors.ts';
 import { recordSmtpStatus } from '../src/mail/smtp-status.ts';
-import { QUEUE_NAMES } from '../src/jobs.ts';
+import { QUEUE_NAMES } from '../src/jobs/jobs.ts';
 import type { WorkerContext } from './context.ts';
 import { SendPause } from './send-pause.ts';
 

@@ -1,6 +1,6 @@
 import { retryFailedDeliveries } from '../core/delivery-retry.ts';
 import type { Deps } from '../deps.ts';
-import { QueueRetrySendJobs } from '../jobs.ts';
+import { QueueRetrySendJobs } from '../jobs/jobs.ts';
 import { EXIT, note, print } from './context.ts';
 
 /** `retry <articleId>`: failed deliveries back to pending, send jobs enqueued. */

@@ -1,7 +1,7 @@
 import { collectStats, type OperationsStats } from '../core/stats.ts';
 import type { Deps } from '../deps.ts';
 import { presentStats } from '../http/presenters-ops.ts';
-import { bullQueueInspector } from '../queue-stats.ts';
+import { bullQueueInspector } from '../jobs/queue-stats.ts';
 import { print } from './context.ts';
 import { age, table } from './format.ts';
 

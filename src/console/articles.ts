@@ -8,12 +8,12 @@ import { AppError, notFound } from '../errors.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { articleSchema } from '../http/schemas.ts';
 import { parseInput } from '../http/validate.ts';
-import { QueueRetrySendJobs } from '../jobs.ts';
+import { QueueRetrySendJobs } from '../jobs/jobs.ts';
 import { maskEmail } from '../log.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const plainBody = z.object({ _csrf: z.string(), lang: z.string().optional() });

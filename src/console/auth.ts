@@ -7,6 +7,12 @@ import { requireBasicAdmin, secretsMatch } from '../http/auth.ts';
 import type { Limiters } from '../http/rate-limits.ts';
 import { readCookie, type CookieNames } from './session-cookie.ts';
 
+/** Middlewares of console routes by what they need: a reader, an operator, an admin, each acting or not. */
+export interface ConsoleGuards {
+  read: RequestHandler[];
+  act: (role: 'viewer' | 'operator' | 'admin') => RequestHandler[];
+}
+
 /** What the console's middleware leaves in res.locals.console for handlers. */
 export interface ConsoleLocals {
   actor: Actor;

@@ -1,4 +1,4 @@
-import type { JobQueues } from '../jobs.ts';
+import type { JobQueues } from '../jobs/jobs.ts';
 
 /**
  * Sends a subscriber the link to their settings page, on an operator's request. Until the visitors'

@@ -3,9 +3,9 @@ import { DELIVERY_STATUSES, SUBSCRIBER_STATUSES, withAllStatuses, type QueueInsp
 import type { Db } from '../db/pool.ts';
 import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds, listRecentArticlesProgress } from '../db/stats-queries.ts';
 import { route, type RouteSpec } from '../http/route.ts';
-import { bullQueueInspector } from '../queue-stats.ts';
+import { bullQueueInspector } from '../jobs/queue-stats.ts';
 import { sendPage, type ConsoleContext } from './context.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const auditQuery = z.object({
   before: z.coerce.number().int().positive().optional(),

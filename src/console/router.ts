@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import { AppError, isConnectionError } from '../errors.ts';
 import { requestLog } from '../http/request-log.ts';
 import { mountRoutes, route, type RouteSpec } from '../http/route.ts';
-import { authenticate, requireCsrf, requireRole } from './auth.ts';
+import { authenticate, requireCsrf, requireRole, type ConsoleGuards } from './auth.ts';
 import { consoleLang, createConsoleContext, sendPage, type ConsoleContext } from './context.ts';
 import { articleRoutes } from './articles.ts';
 import { sectionRoutes } from './sections.ts';
@@ -23,12 +23,6 @@ const signInBody = z.object({ email: z.string().max(254), password: z.string().m
 const passwordBody = z.object({ password: z.string().max(1024), confirm: z.string().max(1024), _csrf: z.string().max(200), lang: z.string().optional() });
 const codeBody = z.object({ code: z.string().max(40), _csrf: z.string().max(200), next: z.string().max(2000).optional(), lang: z.string().optional() });
 const tokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/) });
-
-/** Middlewares of console routes by what they need: a reader, an operator, an admin, each acting or not. */
-export interface ConsoleGuards {
-  read: express.RequestHandler[];
-  act: (role: 'viewer' | 'operator' | 'admin') => express.RequestHandler[];
-}
 
 function guards(ctx: ConsoleContext): ConsoleGuards {
   const auth = authenticate({ operators: ctx.operators, cookies: ctx.cookies, adminToken: ctx.deps.config.ADMIN_TOKEN, secret: ctx.deps.config.SECRET, limiters: ctx.deps.limiters }, 'redirect');

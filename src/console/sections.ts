@@ -6,7 +6,7 @@ import { route, type RouteSpec } from '../http/route.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const slugParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const optional = (max: number) => z.string().trim().max(max).optional().transform((v) => v || null);

@@ -10,7 +10,7 @@ import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { sendManagementLink } from './manage-link.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const lookupQuery = z.object({ email: z.string().max(320).optional(), lang: z.string().optional() });
 const idParams = z.object({ id: z.coerce.number().int().positive() });

@@ -6,7 +6,7 @@ import { route, type RouteSpec } from '../http/route.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 const listQuery = z.object({ email: z.string().max(320).optional(), page: z.coerce.number().int().min(1).max(100_000).default(1), lang: z.string().optional() });
 const liftBody = z.object({ _csrf: z.string(), lang: z.string().optional(), key: z.string().trim().min(1).max(320) });

@@ -65,7 +65,7 @@ export interface PublishOutcome {
   notifiedNow?: true;
 }
 
-/** Starting the notification of an article: implemented with BullMQ in src/jobs.ts. */
+/** Starting the notification of an article: implemented with BullMQ in src/jobs/jobs.ts. */
 export interface FanoutJobs {
   /** Enqueues the article's fan-out; idempotent per article. */
   queueFanout(articleId: number): Promise<void>;

@@ -8,7 +8,7 @@ export interface DeliveryRange {
   toId: number;
 }
 
-/** Enqueues send work for ranges of pending deliveries (implemented on BullMQ in src/jobs.ts). */
+/** Enqueues send work for ranges of pending deliveries (implemented on BullMQ in src/jobs/jobs.ts). */
 export interface RetrySendJobs {
   queueRetry(ranges: DeliveryRange[]): Promise<void>;
 }

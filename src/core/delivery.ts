@@ -1,4 +1,4 @@
-import { Batcher } from '../batcher.ts';
+import { Batcher } from '../infra/batcher.ts';
 import { getArticle, type ArticleRow } from '../db/article-queries.ts';
 import * as deliveries from '../db/delivery-queries.ts';
 import type { ClaimedDelivery, FinishedDelivery } from '../db/delivery-queries.ts';

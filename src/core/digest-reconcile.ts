@@ -3,7 +3,7 @@ import type { Db } from '../db/pool.ts';
 import type { DigestSendBatch, DigestSendQueue } from './digest-fanout.ts';
 import type { LiveRange, ReconcileOptions } from './reconcile.ts';
 
-/** What the digest reconciler needs from the job system (BullMQ in src/jobs.ts). */
+/** What the digest reconciler needs from the job system (BullMQ in src/jobs/jobs.ts). */
 export interface DigestReconcileJobs extends DigestSendQueue {
   /** Ranges of every waiting, delayed or active digest send job, by run. */
   liveDigestSendRanges(): Promise<Map<number, LiveRange[]>>;

@@ -8,7 +8,7 @@ export interface LiveRange {
   toId: number;
 }
 
-/** What the reconciler needs from the job system (BullMQ in src/jobs.ts). */
+/** What the reconciler needs from the job system (BullMQ in src/jobs/jobs.ts). */
 export interface ReconcileJobs extends SendBatchQueue {
   /** Ranges of every waiting, delayed or active send job, by article. */
   liveSendRanges(): Promise<Map<number, LiveRange[]>>;

@@ -28,7 +28,7 @@ export interface QueueStats {
   workers: number | null;
 }
 
-/** Reads the state of every queue (implemented on BullMQ in src/queue-stats.ts). */
+/** Reads the state of every queue (implemented on BullMQ in src/jobs/queue-stats.ts). */
 export interface QueueInspector {
   readAll(): Promise<QueueStats[]>;
 }

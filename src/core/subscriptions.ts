@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { expiredToken, invalid, invalidToken } from '../errors.ts';
-import { Batcher } from '../batcher.ts';
+import { Batcher } from '../infra/batcher.ts';
 import { isRefusedStatement, withTransaction } from '../db/pool.ts';
 import * as subscribers from '../db/subscriber-queries.ts';
 import type { SubscriptionRequestInput, SubscriptionRequestOutcome } from '../db/subscriber-queries.ts';

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { PROJECT_ROOT } from '../project-root.ts';
+import { PROJECT_ROOT } from '../infra/project-root.ts';
 
 const MIGRATIONS_DIR = `${join(PROJECT_ROOT, 'src', 'db', 'migrations')}/`;
 // Serialises concurrent starters (api and worker booting together) on one database.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../project-root.ts';
+import { PROJECT_ROOT } from '../infra/project-root.ts';
 
 /**
  * Loads queries/<domain>.sql, where each query starts with a `-- name: <name>` line followed by

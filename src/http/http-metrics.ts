@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { observeHttpRequest } from '../metrics.ts';
+import { observeHttpRequest } from '../metrics/metrics.ts';
 
 /** The route pattern of a request for metric labels: never the raw path, which may hold link tokens. */
 export function routeLabel(req: Request): string {

@@ -1,16 +1,16 @@
 import type { Request, Response } from 'express';
-import { readCanarySuccess } from '../canary.ts';
+import { readCanarySuccess } from '../metrics/canary.ts';
 import { retryFailedDeliveries } from '../core/delivery-retry.ts';
 import { collectStats } from '../core/stats.ts';
 import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds } from '../db/stats-queries.ts';
 import type { Deps } from '../deps.ts';
 import { notFound } from '../errors.ts';
-import { QueueRetrySendJobs } from '../jobs.ts';
+import { QueueRetrySendJobs } from '../jobs/jobs.ts';
 import { readSmtpStatus } from '../mail/smtp-status.ts';
-import { canaryLastSuccess, registry, smtpProblem, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics.ts';
-import { bullQueueInspector, readAllQueueStats } from '../queue-stats.ts';
+import { canaryLastSuccess, registry, smtpProblem, renderMetrics, setDatabaseGauges, setQueueGauges, type DatabaseSnapshot } from '../metrics/metrics.ts';
+import { bullQueueInspector, readAllQueueStats } from '../jobs/queue-stats.ts';
 import { presentStats } from './presenters-ops.ts';
-import { setDigestGauges } from '../digest-metrics.ts';
+import { setDigestGauges } from '../metrics/digest-metrics.ts';
 import { digestSchedule } from '../deps.ts';
 
 /** How long the PostgreSQL part of a scrape is reused: several Prometheus servers must not multiply queries. */

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { JobQueues } from '../jobs.ts';
+import type { JobQueues } from '../jobs/jobs.ts';
 
 /** Where the queue dashboard (Bull Board) is mounted. */
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
@@ -18,7 +18,7 @@ const QUEUE_DESCRIPTIONS: Record<string, string> = {
   'digest-send': 'Batches of digest e-mails of one run',
 };
 
-/** Bull Board over every queue of src/jobs.ts, with retry, clean, pause and promote; job data holds ids only. */
+/** Bull Board over every queue of src/jobs/jobs.ts, with retry, clean, pause and promote; job data holds ids only. */
 export function queueDashboard(queues: JobQueues, basePath = QUEUE_DASHBOARD_PATH): RequestHandler {
   const serverAdapter = new ExpressAdapter().setBasePath(basePath);
   createBullBoard({

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { emailBrand } from '../brand.ts';
+import { emailBrand } from '../brand/brand.ts';
 import type { Config } from '../config.ts';
 import { LANGS, toLang, translate, type Lang } from '../i18n.ts';
 import { EmailRenderer, type EmailData, type EmailName } from '../mail/render.ts';

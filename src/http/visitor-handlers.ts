@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
-import { controllerNames, officeNames } from '../brand.ts';
+import { controllerNames, officeNames } from '../brand/brand.ts';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
-import { formatDay } from '../format-date.ts';
+import { formatDay } from '../brand/format-date.ts';
 import { translate, type Lang } from '../i18n.ts';
 import { withLang } from './pages.ts';
 import { pageLang } from './request-info.ts';

@@ -1,6 +1,6 @@
 import { Counter, Gauge } from 'prom-client';
 import type { InboundObserver } from '../core/inbound.ts';
-import { registry } from '../metrics.ts';
+import { registry } from '../metrics/metrics.ts';
 import type { PollReport } from './imap-poller.ts';
 
 const messages = new Counter({

@@ -3,7 +3,7 @@ import type { DigestSender } from '../core/digest-delivery.ts';
 import type { Links } from '../core/links.ts';
 import { topicDisplayName } from '../core/topic-names.ts';
 import type { TokenSigner } from '../core/tokens.ts';
-import { formatDateTime } from '../format-date.ts';
+import { formatDateTime } from '../brand/format-date.ts';
 import { translate, type Lang } from '../i18n.ts';
 import type { Mailer } from './mailer.ts';
 import type { EmailRenderer } from './render.ts';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter, type TransportOptions } from 'nodemailer';
 import type { Config } from '../config.ts';
-import { observeSmtpLatency, observeSmtpWait, recordPoolLimitLowered, timeSmtpSend } from '../metrics.ts';
+import { observeSmtpLatency, observeSmtpWait, recordPoolLimitLowered, timeSmtpSend } from '../metrics/metrics.ts';
 import { createDkimSigner, type DkimSigner } from './dkim-signer.ts';
 import { FilledMessage, mailboxAddress } from './mime-template.ts';
 import { RawSmtpPool } from './raw-smtp-pool.ts';

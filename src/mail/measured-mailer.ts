@@ -1,4 +1,4 @@
-import { recordSmtpFailure } from '../metrics.ts';
+import { recordSmtpFailure } from '../metrics/metrics.ts';
 import type { Mailer, OutgoingMessage, RawMessage } from './mailer.ts';
 import { maskSmtpError } from './mask-addresses.ts';
 import { classifySmtpError } from './smtp-errors.ts';

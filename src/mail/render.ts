@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import Handlebars from 'handlebars';
-import type { EmailBrand } from '../brand.ts';
+import type { EmailBrand } from '../brand/brand.ts';
 import { LANGS, TEMPLATES_DIR, translate, type Lang } from '../i18n.ts';
 import { darken } from '../http/static-handlers.ts';
 import { compileMjmlInThread } from './mjml-thread.ts';

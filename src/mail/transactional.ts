@@ -8,7 +8,7 @@ import { listTopics } from '../db/topic-queries.ts';
 import type { Db } from '../db/pool.ts';
 import { topicDisplayName } from '../core/topic-names.ts';
 import { toLang, type Lang } from '../i18n.ts';
-import type { EmailJob } from '../jobs.ts';
+import type { EmailJob } from '../jobs/jobs.ts';
 import type { OutgoingMessage } from './mailer.ts';
 import type { EmailRenderer } from './render.ts';
 

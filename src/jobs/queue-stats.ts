@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { JobQueues } from './jobs.ts';
-import { QUEUE_STATES, type QueueInspector, type QueueState, type QueueStats } from './core/stats.ts';
+import { QUEUE_STATES, type QueueInspector, type QueueState, type QueueStats } from '../core/stats.ts';
 
 async function oldestWaitingTimestamp(queue: Queue): Promise<number | null> {
   const stamps: number[] = [];
@@ -29,7 +29,7 @@ export async function readQueueStats(queue: Queue, now = Date.now()): Promise<Qu
   return { name: queue.name, paused, counts, oldestWaitingSeconds: oldest ? Math.max(0, (now - oldest) / 1000) : 0, workers };
 }
 
-/** Reads every queue of src/jobs.ts. */
+/** Reads every queue of src/jobs/jobs.ts. */
 export async function readAllQueueStats(queues: JobQueues): Promise<QueueStats[]> {
   const now = Date.now();
   return Promise.all(queues.all().map((q) => readQueueStats(q, now)));

@@ -1,6 +1,6 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueStats } from './core/stats.ts';
-import type { FeedRow, StatusCounts } from './db/stats-queries.ts';
+import type { QueueStats } from '../core/stats.ts';
+import type { FeedRow, StatusCounts } from '../db/stats-queries.ts';
 
 /**
  * Prometheus metrics of one process. Counters and histograms are per process (each API and worker process

@@ -1,5 +1,5 @@
-import type { Config } from './config.ts';
-import type { Logger } from './log.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
 
 /** What a starting process tells its operator: one summary and the configuration warnings. */
 export interface StartupReport {

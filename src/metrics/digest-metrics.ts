@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { dueSlot, type DigestSchedule } from './core/digest-schedule.ts';
-import { lastDigestSuccess, type DigestFrequency } from './db/digest-queries.ts';
-import type { Db } from './db/pool.ts';
+import { dueSlot, type DigestSchedule } from '../core/digest-schedule.ts';
+import { lastDigestSuccess, type DigestFrequency } from '../db/digest-queries.ts';
+import type { Db } from '../db/pool.ts';
 import { registry } from './metrics.ts';
 
 const FREQUENCIES: readonly DigestFrequency[] = ['daily', 'weekly'];

@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
-import { loadConfig, type Config } from './config.ts';
-import { createPool, ensureDatabase } from './db/pool.ts';
-import { migrate } from './db/migrate.ts';
-import { createDeps, type Deps } from './deps.ts';
-import { createRoleLogger, type Logger } from './log.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { createPool, ensureDatabase } from '../db/pool.ts';
+import { migrate } from '../db/migrate.ts';
+import { createDeps, type Deps } from '../deps.ts';
+import { createRoleLogger, type Logger } from '../log.ts';
 import { logStartup } from './startup-report.ts';
 
 /** Creates the database when missing and applies pending migrations. */

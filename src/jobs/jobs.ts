@@ -1,18 +1,18 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
-import { Batcher } from './batcher.ts';
-import type { FanoutJobs } from './core/articles.ts';
-import type { DeliveryRange, RetrySendJobs } from './core/delivery-retry.ts';
-import type { SendBatch } from './core/fanout.ts';
-import type { ManageLinkJobs } from './core/manage-link.ts';
-import type { LiveRange, ReconcileJobs } from './core/reconcile.ts';
-import type { ConfirmationSlot, SubscriptionMailJobs } from './core/subscriptions.ts';
-import type { DigestSendBatch } from './core/digest-fanout.ts';
-import type { DigestReconcileJobs } from './core/digest-reconcile.ts';
-import type { DigestJobs } from './core/digests.ts';
+import { Batcher } from '../infra/batcher.ts';
+import type { FanoutJobs } from '../core/articles.ts';
+import type { DeliveryRange, RetrySendJobs } from '../core/delivery-retry.ts';
+import type { SendBatch } from '../core/fanout.ts';
+import type { ManageLinkJobs } from '../core/manage-link.ts';
+import type { LiveRange, ReconcileJobs } from '../core/reconcile.ts';
+import type { ConfirmationSlot, SubscriptionMailJobs } from '../core/subscriptions.ts';
+import type { DigestSendBatch } from '../core/digest-fanout.ts';
+import type { DigestReconcileJobs } from '../core/digest-reconcile.ts';
+import type { DigestJobs } from '../core/digests.ts';
 
 /**
  * The only module that knows queue names, job payloads, job ids and retry policies.
- * Payloads carry ids only: workers reload everything from PostgreSQL.
+ * Payloads carry ids only: workers reload everything from PostgreSQL. Job schedulers: ./schedules.ts.
  */
 export const QUEUE_NAMES = {
   /** transactional e-mail: confirmation, already-subscribed, welcome, management link */
@@ -73,11 +73,6 @@ export interface DigestSendJob {
   toId: number;
 }
 
-/** Id of the job scheduler of a digest frequency (DIGEST_TIME, DIGEST_WEEKDAY, DIGEST_TIMEZONE). */
-export function digestSchedulerId(frequency: 'daily' | 'weekly'): string {
-  return `digest-${frequency}`;
-}
-
 /** Job id of a digest run's fan-out. */
 export function digestFanoutJobId(runId: number): string {
   return `digest-fanout-${runId}`;
@@ -87,9 +82,6 @@ export function digestFanoutJobId(runId: number): string {
 export function digestSendJobId(runId: number, fromId: number): string {
   return `digest-send-${runId}-${fromId}`;
 }
-
-/** Id of the job scheduler that polls FEEDS every FEED_POLL_INTERVAL_MS. */
-export const FEED_SCHEDULER_ID = 'poll-feeds';
 
 /** Retry policy of transactional e-mail: a handful of tries over about an hour. */
 export const EMAIL_JOB_OPTIONS: JobsOptions = {

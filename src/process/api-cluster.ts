@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from './log.ts';
-import { addMetricsSource, type MetricsJson } from './metrics.ts';
-import { answer, answerMetricsRequests, ask, clusterWorkerChannel, parentProcessChannel, requestMetrics } from './metrics-ipc.ts';
+import type { Logger } from '../log.ts';
+import { addMetricsSource, type MetricsJson } from '../metrics/metrics.ts';
+import { answer, answerMetricsRequests, ask, clusterWorkerChannel, parentProcessChannel, requestMetrics } from '../metrics/metrics-ipc.ts';
 
 /** Asked by the API process answering a scrape: the counters and histograms of every other API process. */
 const SIBLING_METRICS = 'powiadom:sibling-metrics';

@@ -1,5 +1,5 @@
-import type { Config } from './config.ts';
-import type { Lang } from './i18n.ts';
+import type { Config } from '../config.ts';
+import type { Lang } from '../i18n.ts';
 
 /** The default office: the Lower Silesian Voivodeship Office in Wrocław. */
 const DEFAULT_OFFICE: Record<Lang, string> = {

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from './log.ts';
+import type { Logger } from '../log.ts';
 
 /**
  * Creates an ioredis connection. Producers (the API) fail fast while Redis is away

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import type { Logger } from './log.ts';
+import type { Logger } from '../log.ts';
 
 /** One step of an ordered shutdown. */
 export interface ShutdownStep {

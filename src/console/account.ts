@@ -9,7 +9,7 @@ import { route, type RouteSpec } from '../http/route.ts';
 import { consoleLocals, forbidden } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
 import { consoleHref } from './render.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 import { countFailure, limitReached } from './sign-in.ts';
 
 const csrfBody = z.object({ _csrf: z.string().max(200), lang: z.string().optional() });

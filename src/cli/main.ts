@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
+import { ValidationError } from '../core/errors.ts';
 import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
 import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator } from './operators.ts';
@@ -121,7 +122,7 @@ function exitStatusOf(err: unknown): number {
     note(`${err.message}\n(add --help for usage)`);
     return EXIT.usage;
   }
-  note(`Error: ${err instanceof AppError && err.fields ? `${err.message} ${JSON.stringify(err.fields)}` : (err as Error).message}`);
+  note(`Error: ${(err instanceof AppError || err instanceof ValidationError) && err.fields ? `${err.message} ${JSON.stringify(err.fields)}` : (err as Error).message}`);
   return EXIT.error;
 }
 

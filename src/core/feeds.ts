@@ -15,7 +15,7 @@ export interface FeedValidators {
 /** What one fetch returned. */
 export type FetchedFeed = { notModified: true } | { notModified: false; body: string; etag: string | null; lastModified: string | null };
 
-/** Fetching a feed; src/core/feed-fetcher.ts implements it over http(s). Throws when the feed is unreachable. */
+/** Fetching a feed; src/adapters/feed-fetcher.ts implements it over http(s). Throws when the feed is unreachable. */
 export interface FeedFetcher {
   fetchFeed(url: string, validators: FeedValidators): Promise<FetchedFeed>;
 }

@@ -23,6 +23,8 @@ import {
   idParams,
   preferencesFormSchema,
   queueNameParams,
+  subscribeFormSchema,
+  subscribeJsonSchema,
   slugParams,
   subscriberSearchQuery,
   suppressionListQuery,
@@ -31,7 +33,7 @@ import {
   tokenParams,
   topicSchema,
 } from './http/schemas.ts';
-import { subscriptionHandlers } from './http/subscription-handlers.ts';
+import * as subs from './http/subscription-handlers.ts';
 import { suppressionHandlers } from './http/suppression-handlers.ts';
 import { templatePreviewHandlers } from './http/template-previews.ts';
 import { webhookHandlers } from './http/webhook-handlers.ts';
@@ -52,7 +54,8 @@ export const bodies = {
 /** The one flat route table of the HTTP API and pages. */
 export function routes(deps: Deps): RouteSpec[] {
   const admin = auditedAdminApi(requireBearer([deps.config.ADMIN_TOKEN], deps.limiters.adminFailures), new AuditLog(deps.pool), deps.log);
-  const subs = subscriptionHandlers(deps);
+  const sc = subs.subscriptionContext(deps);
+  const subscribeLimit = limitPerIp(deps.limiters.subscribe);
   const adm = adminHandlers(deps);
   const health = healthHandlers(deps);
   const art = articleHandlers(deps);
@@ -77,19 +80,21 @@ export function routes(deps: Deps): RouteSpec[] {
     route({ method: 'post', path: '/api/topics', before: [admin, json], body: topicSchema, handler: (i, req, res) => adm.createTopic(req, res, i.body) }),
     route({ method: 'delete', path: '/api/topics/:slug', before: [admin], params: slugParams, handler: (i, req, res) => adm.deleteTopic(req, res, i.params.slug) }),
 
-    route({ method: 'post', path: '/api/subscriptions', before: [limitPerIp(deps.limiters.subscribe), json, form], html: isFormPost, handler: (_i, req, res) => subs.subscribe(req, res) }),
-    route({ method: 'get', path: '/api/altcha/challenge', handler: (_i, req, res) => subs.altchaChallenge(req, res) }),
-    route({ method: 'get', path: '/subscribe', ...page, handler: (_i, req, res) => subs.showForm(req, res) }),
-    route({ method: 'get', path: '/confirm/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showConfirm(req, res, i.params.token) }),
-    route({ method: 'post', path: '/confirm/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.confirm(req, res, i.params.token) }),
-    route({ method: 'get', path: '/preferences/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showPreferences(req, res, i.params.token) }),
-    route({ method: 'post', path: '/preferences/:token', ...page, before: [form], params: tokenParams, body: preferencesFormSchema, handler: (i, req, res) => subs.savePreferences(req, res, i.params.token, i.body) }),
-    route({ method: 'post', path: '/preferences/:token/unsubscribe', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribeFromPreferences(req, res, i.params.token) }),
-    route({ method: 'post', path: '/preferences/:token/erase', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.erase(req, res, i.params.token) }),
-    route({ method: 'get', path: '/preferences/:token/erase', ...page, params: tokenParams, handler: (i, req, res) => subs.showErase(req, res, i.params.token) }),
-    route({ method: 'get', path: '/preferences/:token/export', params: tokenParams, handler: (i, req, res) => subs.exportData(req, res, i.params.token) }),
-    route({ method: 'get', path: '/unsubscribe/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showUnsubscribe(req, res, i.params.token) }),
-    route({ method: 'post', path: '/unsubscribe/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribe(req, res, i.params.token) }),
+    // One path, two routes: the HTML form (its refused input redraws the form) and the JSON API.
+    route({ method: 'post', path: '/api/subscriptions', accepts: isFormPost, ...page, before: [subscribeLimit, form, subs.honeypot(sc)], body: subscribeFormSchema, refused: (fields, req, res) => subs.redrawSubscribeForm(sc, fields, req, res), handler: (i, req, res) => subs.subscribeFromForm(sc, i.body, req, res) }),
+    route({ method: 'post', path: '/api/subscriptions', before: [subscribeLimit, json], body: subscribeJsonSchema, handler: (i, req, res) => subs.subscribeFromJson(sc, i.body, req, res) }),
+    route({ method: 'get', path: '/api/altcha/challenge', handler: (_i, req, res) => subs.sendAltchaChallenge(sc, req, res) }),
+    route({ method: 'get', path: '/subscribe', ...page, handler: (_i, req, res) => subs.showSubscribeForm(sc, req, res) }),
+    route({ method: 'get', path: '/confirm/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showConfirm(sc, req, res, i.params.token) }),
+    route({ method: 'post', path: '/confirm/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.confirm(sc, req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showPreferences(sc, req, res, i.params.token) }),
+    route({ method: 'post', path: '/preferences/:token', ...page, before: [form], params: tokenParams, body: preferencesFormSchema, handler: (i, req, res) => subs.savePreferences(sc, req, res, i.params.token, i.body) }),
+    route({ method: 'post', path: '/preferences/:token/unsubscribe', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribeFromPreferences(sc, req, res, i.params.token) }),
+    route({ method: 'post', path: '/preferences/:token/erase', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.erase(sc, req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token/erase', ...page, params: tokenParams, handler: (i, req, res) => subs.showErase(sc, req, res, i.params.token) }),
+    route({ method: 'get', path: '/preferences/:token/export', params: tokenParams, handler: (i, req, res) => subs.exportData(sc, req, res, i.params.token) }),
+    route({ method: 'get', path: '/unsubscribe/:token', ...page, params: tokenParams, handler: (i, req, res) => subs.showUnsubscribe(sc, req, res, i.params.token) }),
+    route({ method: 'post', path: '/unsubscribe/:token', ...page, before: [form], params: tokenParams, handler: (i, req, res) => subs.unsubscribe(sc, req, res, i.params.token) }),
 
     route({ method: 'get', path: '/manage', ...page, handler: (_i, req, res) => visit.showManage(req, res) }),
     route({ method: 'post', path: '/manage', ...page, before: [limitPerIp(deps.limiters.subscribe), form], handler: (_i, req, res) => visit.manageFromForm(req, res) }),

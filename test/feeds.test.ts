@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../src/config.ts';
-import { FeedFetchError, HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
+import { FeedFetchError, HttpFeedFetcher } from '../src/adapters/feed-fetcher.ts';
 import type { FeedPollResult } from '../src/core/feeds.ts';
 import { createFeedWatcher, restoreFeedSchedule } from '../workers/feed-worker.ts';
 import { FEED_SCHEDULER_ID } from '../src/jobs/schedules.ts';

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { csvField } from '../src/cli/format.ts';
-import { HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
+import { HttpFeedFetcher } from '../src/adapters/feed-fetcher.ts';
 import { hasInternalHost, isInternalAddress } from '../src/core/private-address.ts';
 import { importSubscribers } from '../src/core/subscriber-import.ts';
 import { rateLimitKey } from '../src/http/request-info.ts';

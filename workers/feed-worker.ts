@@ -1,5 +1,5 @@
 import { Worker, type Job } from 'bullmq';
-import { HttpFeedFetcher } from '../src/core/feed-fetcher.ts';
+import { HttpFeedFetcher } from '../src/adapters/feed-fetcher.ts';
 import { FeedWatcher, type FeedFetcher, type FeedPollResult } from '../src/core/feeds.ts';
 import { QUEUE_NAMES, type FeedJob } from '../src/jobs/jobs.ts';
 import { FEED_SCHEDULER_ID, feedSchedule, upsertSchedule } from '../src/jobs/schedules.ts';

@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool, ensureDatabase } from '../db/pool.ts';
+import { ValidationError } from '../core/errors.ts';
 import { AppError } from '../errors.ts';
 import { EXIT, note, parseId, print, UsageError, withDeps } from './context.ts';
 import { checkAddArguments, runAddOperator, runDisableOperator, runListOperators, runResetOperator, runResetOperatorTotp } from './operators.ts';
@@ -37,7 +38,17 @@ function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nExit status: 0 done, 1 failed (message on stderr), 2 wrong usage.');
+  addArticleCommands(program);
+  addSubscriberCommands(program);
+  addSuppressionCommands(program);
+  addOperatorCommands(program);
+  addDigestCommands(program);
+  program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
+  return program;
+}
 
+/** status, publish, retry. */
+function addArticleCommands(program: Command): void {
   program.command('status').description('queues, subscribers and the last 10 articles with their delivery progress').option('--json', 'print the same document as GET /api/stats').action(act((deps, options: { json?: boolean }) => runStatus(deps, options)));
   program
     .command('publish <file>')
@@ -53,7 +64,10 @@ function buildProgram(): Command {
       const articleId = parseId(id, 'an article'); // before connecting: wrong usage needs no services
       return act((deps) => runRetry(deps, articleId))();
     });
+}
 
+/** subscribers import | export | find | erase | revoke-links. */
+function addSubscriberCommands(program: Command): void {
   const subscribers = program.command('subscribers').description('import, export, find and erase subscribers');
   subscribers.command('import <file>').description('import active subscribers from .csv (email,topics,lang,consentSource) or .json; exit 1 when some rows were invalid').action(act((deps, file: string) => runImport(deps, file)));
   subscribers
@@ -76,7 +90,10 @@ function buildProgram(): Command {
       const subscriberId = parseId(id, 'a subscriber');
       return act((deps) => runRevokeLinks(deps, subscriberId))();
     });
+}
 
+/** suppressions list | add | remove. */
+function addSuppressionCommands(program: Command): void {
   const suppressions = program.command('suppressions').description('the hashed list of addresses that are never mailed');
   suppressions.command('list').description('newest first (hashes only)').option('--limit <n>', 'rows', '50').option('--offset <n>', 'rows to skip', '0').action(act((deps, options: { limit: string; offset: string }) => runList(deps, options)));
   suppressions
@@ -89,7 +106,10 @@ function buildProgram(): Command {
       return act((deps, e: string, o: { reason: string; note?: string }) => runAdd(deps, e, o))(email, options);
     });
   suppressions.command('remove <emailOrHash>').description('lift a suppression; exit 1 when there is none').action(act((deps, key: string) => runRemove(deps, key)));
+}
 
+/** operators add | list | disable | reset. */
+function addOperatorCommands(program: Command): void {
   const operators = program.command('operators').description('named accounts of the operators\' console (/admin)');
   operators
     .command('add <email>')
@@ -103,6 +123,10 @@ function buildProgram(): Command {
   operators.command('disable <email>').description('disable an account; its sessions end at once').action(act((deps, email: string) => runDisableOperator(deps, email)));
   operators.command('reset <email>').description('a new one-time link to set the password (forgotten password)').action(act((deps, email: string) => runResetOperator(deps, email)));
   operators.command('reset-totp <email>').description('turn off two-step verification (a lost phone); drops the recovery codes').action(act((deps, email: string) => runResetOperatorTotp(deps, email)));
+}
+
+/** digest run | status. */
+function addDigestCommands(program: Command): void {
   const digest = program.command('digest').description('daily and weekly digests (docs/digests.md)');
   digest
     .command('run')
@@ -110,9 +134,6 @@ function buildProgram(): Command {
     .addArgument(new Argument('<frequency>', 'which digest').choices(['daily', 'weekly']))
     .action(act((deps, frequency: 'daily' | 'weekly') => runDigestNow(deps, frequency)));
   digest.command('status').description('recent digest runs with their delivery counts').option('--json', 'print JSON').option('--limit <n>', 'runs', '10').action(act((deps, options: { json?: boolean; limit?: string }) => runDigestStatus(deps, options)));
-
-  program.command('migrate').description('create the database when missing and apply pending migrations').action(runMigrate);
-  return program;
 }
 
 /** Maps any failure onto a message and the documented exit status. */
@@ -122,7 +143,7 @@ function exitStatusOf(err: unknown): number {
     note(`${err.message}\n(add --help for usage)`);
     return EXIT.usage;
   }
-  note(`Error: ${err instanceof AppError && err.fields ? `${err.message} ${JSON.stringify(err.fields)}` : (err as Error).message}`);
+  note(`Error: ${(err instanceof AppError || err instanceof ValidationError) && err.fields ? `${err.message} ${JSON.stringify(err.fields)}` : (err as Error).message}`);
   return EXIT.error;
 }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArticleMarkdown, topicFromUrl } from '../core/article-markdown.ts';
 import type { ArticleInput } from '../core/articles.ts';
-import { listTopics } from '../db/topic-queries.ts';
+import { TopicCatalog } from '../core/topics.ts';
 import type { Deps } from '../deps.ts';
 import { articleSchema } from '../http/schemas.ts';
 import { print, UsageError } from './context.ts';
@@ -35,7 +35,7 @@ async function readArticle(file: string, topics: string[] | undefined, known: st
 
 /** `publish <file>`: records an article from JSON or a markdown export and starts its notification. */
 export async function runPublish(deps: Deps, file: string, options: PublishOptions): Promise<void> {
-  const known = (await listTopics(deps.pool)).map((t) => t.slug);
+  const known = (await new TopicCatalog(deps.pool).list()).map((t) => t.slug);
   const input = await readArticle(file, options.topic, known);
   const { force, ...rest } = input as ArticleInput & { force?: boolean };
   const maxAgeHours = deps.config.MAX_ARTICLE_AGE_HOURS;

@@ -4,7 +4,8 @@ import { retryFailedDeliveries } from '../core/delivery-retry.ts';
 import { listArticleFailures } from '../db/console-queries.ts';
 import { listRecentArticlesProgress } from '../db/stats-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
-import { AppError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
+import { asAppError } from '../http/domain-errors.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { articleSchema } from '../http/schemas.ts';
 import { parseInput } from '../http/validate.ts';
@@ -103,9 +104,10 @@ function articleHandlers(ctx: ConsoleContext) {
         await ctx.audit.record(consoleLocals(res).actor, 'article.publish', { type: 'article', id: article.id }, { created });
         back(req, res, article.id, created ? 'published' : 'known');
       } catch (err) {
-        if (!(err instanceof AppError) || err.status !== 400) throw err;
+        const refusal = asAppError(err);
+        if (refusal?.status !== 400) throw err;
         res.status(400);
-        await formPage(req, res, { values, fields: err.fields ?? {}, message: err.message });
+        await formPage(req, res, { values, fields: refusal.fields ?? {}, message: refusal.message });
       }
     },
   };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { OperatorService } from '../core/operators.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, isConnectionError } from '../errors.ts';
+import { asAppError } from '../http/domain-errors.ts';
 import { requestLog } from '../http/request-log.ts';
 import { mountRoutes, route, type RouteSpec } from '../http/route.ts';
 import { authenticate, requireCsrf, requireRole, type ConsoleGuards } from './auth.ts';
@@ -49,7 +50,7 @@ const ERROR_KEYS: Record<number, string> = { 400: 'invalid', 401: 'unauthorized'
 /** Console errors as console pages (403, 404, 429…), in the page's language; 5xx logged. */
 function consoleErrors(ctx: ConsoleContext): ErrorRequestHandler {
   return (err, req, res, next) => {
-    const appError = err instanceof AppError ? err : isConnectionError(err) ? new AppError(503, 'unavailable', 'Unavailable.') : null;
+    const appError = asAppError(err) ?? (isConnectionError(err) ? new AppError(503, 'unavailable', 'Unavailable.') : null);
     if (!appError || res.headersSent) return next(err);
     if (appError.status >= 500) requestLog(req)?.error({ err }, 'console request failed');
     res.status(appError.status).set(appError.headers ?? {});

@@ -1,7 +1,7 @@
 import * as articles from '../db/article-queries.ts';
 import type { ArticleRow, DeliveryCounts, FanoutStatus } from '../db/article-queries.ts';
 import type { Db } from '../db/pool.ts';
-import { invalid } from '../errors.ts';
+import { UnknownTopicError, ValidationError } from './errors.ts';
 import { canonicalUrl } from './canonical-url.ts';
 
 /** An article as published by the office (the API body, a feed item, the CLI). */
@@ -101,14 +101,14 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-/** Throws invalid() naming every bad field of an article (URLs must be http(s)). */
+/** Throws a ValidationError naming every bad field of an article (URLs must be http(s)). */
 export function checkArticleInput(input: ArticleInput): void {
   const fields: Record<string, string> = {};
   if (!isHttpUrl(input.url)) fields.url = 'must be an http(s) URL';
   if (input.imageUrl && !isHttpUrl(input.imageUrl)) fields.imageUrl = 'must be an http(s) URL';
   if (!input.title?.trim()) fields.title = 'is required';
   if (!Array.isArray(input.topics) || input.topics.length === 0) fields.topics = 'must name at least one topic';
-  if (Object.keys(fields).length > 0) throw invalid('The article is not valid.', fields);
+  if (Object.keys(fields).length > 0) throw new ValidationError('The article is not valid.', fields);
 }
 
 /**
@@ -131,7 +131,7 @@ export class ArticleService {
     checkArticleInput(input);
     const topics = [...new Set(input.topics)];
     const unknown = await articles.listUnknownTopics(this.db, topics);
-    if (unknown.length > 0) throw invalid(`Unknown topic: ${unknown.join(', ')}.`, { topics: `unknown topic: ${unknown.join(', ')}` });
+    if (unknown.length > 0) throw new UnknownTopicError(unknown);
     const guid = (input.guid?.trim() || input.url).slice(0, 2000);
     const publishedAt = input.publishedAt ? new Date(input.publishedAt) : null;
     const tooOld = options.maxAgeHours !== undefined && publishedAt !== null && publishedAt.getTime() < Date.now() - options.maxAgeHours * 3_600_000;

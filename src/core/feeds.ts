@@ -2,9 +2,9 @@ import Parser from 'rss-parser';
 import type { FeedSource } from '../config.ts';
 import * as feeds from '../db/feed-queries.ts';
 import type { Db } from '../db/pool.ts';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ArticleInput, ArticleView } from './articles.ts';
+import { UnknownTopicError, ValidationError } from './errors.ts';
 
 /** Validators of a conditional GET, as the feed's server last sent them. */
 export interface FeedValidators {
@@ -15,7 +15,7 @@ export interface FeedValidators {
 /** What one fetch returned. */
 export type FetchedFeed = { notModified: true } | { notModified: false; body: string; etag: string | null; lastModified: string | null };
 
-/** Fetching a feed; src/core/feed-fetcher.ts implements it over http(s). Throws when the feed is unreachable. */
+/** Fetching a feed; src/adapters/feed-fetcher.ts implements it over http(s). Throws when the feed is unreachable. */
 export interface FeedFetcher {
   fetchFeed(url: string, validators: FeedValidators): Promise<FetchedFeed>;
 }
@@ -158,7 +158,7 @@ export class FeedWatcher {
       } catch (err) {
         // Bad data in one item is skipped. An unknown topic is the configuration's fault and fails the
         // whole poll: recording the items anyway would blast them all once the topic is created.
-        if (!(err instanceof AppError) || err.fields?.topics) throw err;
+        if (!(err instanceof ValidationError) || err instanceof UnknownTopicError) throw err;
         result.skipped++;
         log.warn({ err: err.message, fields: err.fields, guid: input.guid }, 'feed item skipped');
       }

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import * as q from '../db/operator-queries.ts';
 import type { OperatorRow, Role, SessionOperator } from '../db/operator-queries.ts';
-import { conflict, isUniqueViolation } from '../errors.ts';
+import { isUniqueViolation } from '../errors.ts';
+import { AlreadyExistsError } from './errors.ts';
 import { normalizeEmail } from './email-address.ts';
 import { hashPassword, passwordProblem, verifyNothing, verifyPassword } from './passwords.ts';
 
@@ -45,7 +46,7 @@ export class OperatorService {
       const operator = await q.insertOperator(this.pool, normalizeEmail(email), role);
       return { operator, token: await this.newPasswordToken(operator.id) };
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('An operator with this address exists.');
+      if (isUniqueViolation(err)) throw new AlreadyExistsError('An operator with this address exists.');
       throw err;
     }
   }

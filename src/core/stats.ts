@@ -58,6 +58,12 @@ export function withAllStatuses(counts: StatusCounts, statuses: readonly string[
   return Object.fromEntries([...new Set([...statuses, ...Object.keys(counts)])].map((s) => [s, counts[s] ?? 0]));
 }
 
+/** The counts behind the Prometheus database gauges: subscribers and deliveries by status, and the feeds. */
+export async function collectGaugeCounts(db: Db): Promise<{ subscribers: StatusCounts; deliveries: StatusCounts; feeds: FeedRow[] }> {
+  const [subscribers, deliveries, feeds] = await Promise.all([countSubscribersByStatus(db), countDeliveriesByStatus(db), listFeeds(db)]);
+  return { subscribers, deliveries, feeds };
+}
+
 /** Collects the operator's overview from PostgreSQL and the queues. */
 export async function collectStats(db: Db, queues: QueueInspector, now = new Date(), articleLimit = 10): Promise<OperationsStats> {
   const day = new Date(now.getTime() - 86_400_000);

@@ -4,7 +4,7 @@ import { withTransaction } from '../db/pool.ts';
 import * as subscribers from '../db/subscriber-queries.ts';
 import { filterSuppressedHashes } from '../db/suppression-queries.ts';
 import { listTopics } from '../db/topic-queries.ts';
-import { invalid } from '../errors.ts';
+import { ValidationError } from './errors.ts';
 import { safeConsentSource } from './consent-source.ts';
 import { emailProblem, hashEmail, normalizeEmail } from './email-address.ts';
 import { CONSENT_TEXT_VERSION } from './subscriptions.ts';
@@ -49,7 +49,7 @@ export function parseImportCsv(text: string): Record<string, unknown>[] {
       unknown
     >[];
   } catch (err) {
-    throw invalid(`The CSV could not be parsed: ${(err as Error).message}`);
+    throw new ValidationError(`The CSV could not be parsed: ${(err as Error).message}`);
   }
 }
 

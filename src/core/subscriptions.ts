@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { expiredToken, invalid, invalidToken } from '../errors.ts';
+import { ExpiredLinkError, InvalidLinkError, NoTopicChosenError, UnknownTopicError } from './errors.ts';
 import { Batcher } from '../infra/batcher.ts';
 import { isRefusedStatement, withTransaction } from '../db/pool.ts';
 import * as subscribers from '../db/subscriber-queries.ts';
@@ -127,7 +127,7 @@ export class SubscriptionService {
   }
 
   /**
-   * Validates topic slugs (unknown → 400); none given means every topic. The slugs are cached for
+   * Validates topic slugs (unknown → UnknownTopicError); none given means every topic. The slugs are cached for
    * TOPIC_CACHE_MS (they change rarely; the form is a hot path); an unknown slug re-reads them first.
    */
   async resolveTopics(requested: string[] | undefined): Promise<string[]> {
@@ -136,8 +136,8 @@ export class SubscriptionService {
     const unique = [...new Set(requested)];
     if (unique.some((slug) => !known.includes(slug))) known = await this.knownTopics(true);
     const unknown = unique.filter((slug) => !known.includes(slug));
-    if (unknown.length > 0) throw invalid('Unknown topic.', { topics: `unknown topic: ${unknown.join(', ')}` });
-    if (unique.length === 0) throw invalid('Choose at least one topic.', { topics: 'choose at least one topic' });
+    if (unknown.length > 0) throw new UnknownTopicError(unknown, 'Unknown topic.');
+    if (unique.length === 0) throw new NoTopicChosenError();
     return unique;
   }
 
@@ -159,7 +159,7 @@ export class SubscriptionService {
     const outcome = await withTransaction(this.pool, async (tx) => {
       const row = await subscribers.getConsentForConfirmation(tx, consentId);
       // A consent withdrawn since (an unsubscribe after this request) never confirms; a newer one may.
-      if (!row || row.withdrawn_at) throw invalidToken();
+      if (!row || row.withdrawn_at) throw new InvalidLinkError();
       if (row.status === 'active') return { subscriberId: row.subscriber_id, alreadyConfirmed: true };
       // Someone who unsubscribed gets back exactly what this consent asked for, not an earlier choice.
       if (row.status === 'unsubscribed' && row.requested_topics) {
@@ -193,7 +193,7 @@ export class SubscriptionService {
     const topics = await this.resolveTopics(change.topics);
     await withTransaction(this.pool, async (tx) => {
       const current = await subscribers.getSubscriber(tx, id);
-      if (!current) throw invalidToken();
+      if (!current) throw new InvalidLinkError();
       await subscribers.replaceTopics(tx, id, topics);
       await subscribers.setLanguage(tx, id, change.lang);
       if (change.frequency) await setFrequency(tx, id, change.frequency);
@@ -245,7 +245,7 @@ export class SubscriptionService {
   async exportData(token: string): Promise<Record<string, unknown>> {
     const id = await this.verifySubscriberToken('manage', token);
     const subscriber = await subscribers.getSubscriber(this.pool, id);
-    if (!subscriber) throw invalidToken();
+    if (!subscriber) throw new InvalidLinkError();
     const consents = await subscribers.listConsents(this.pool, id);
     return { subscriber, consents };
   }
@@ -285,7 +285,7 @@ export class SubscriptionService {
 
   private verify(purpose: TokenPurpose, token: string, version = 0): number {
     const check = this.signer.verify(purpose, token, Date.now(), version);
-    if (!check.ok) throw check.reason === 'expired' ? expiredToken() : invalidToken();
+    if (!check.ok) throw check.reason === 'expired' ? new ExpiredLinkError() : new InvalidLinkError();
     return check.claims.subjectId;
   }
 }

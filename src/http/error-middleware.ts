@@ -1,13 +1,15 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, invalidJson, isConnectionError, notFound, payloadTooLarge, unavailable } from '../errors.ts';
 import { translate, type Lang } from '../i18n.ts';
+import { asAppError } from './domain-errors.ts';
 import type { PageRenderer } from './pages.ts';
 import { requestLog } from './request-log.ts';
 import { pageLang } from './request-info.ts';
 
-/** Maps body-parser, connection and unknown errors onto AppError. */
+/** Maps core's domain errors, body-parser, connection and unknown errors onto AppError. */
 function toAppError(err: unknown): AppError | null {
-  if (err instanceof AppError) return err;
+  const known = asAppError(err);
+  if (known) return known;
   const e = err as { type?: string; status?: number };
   if (e.type === 'entity.too.large') return payloadTooLarge();
   if (e.type === 'entity.parse.failed') return invalidJson();

@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
 import { readCanarySuccess } from '../metrics/canary.ts';
 import { retryFailedDeliveries } from '../core/delivery-retry.ts';
-import { collectStats } from '../core/stats.ts';
-import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds } from '../db/stats-queries.ts';
+import { collectGaugeCounts, collectStats } from '../core/stats.ts';
 import type { Deps } from '../deps.ts';
 import { notFound } from '../errors.ts';
 import { QueueRetrySendJobs } from '../jobs/jobs.ts';
@@ -21,9 +20,7 @@ function databaseSnapshots(deps: Deps) {
   let cached: { at: number; snapshot: Promise<DatabaseSnapshot> } | null = null;
   return (): Promise<DatabaseSnapshot> => {
     if (!cached || Date.now() - cached.at > DATABASE_SNAPSHOT_TTL_MS) {
-      const snapshot = Promise.all([countSubscribersByStatus(deps.pool), countDeliveriesByStatus(deps.pool), listFeeds(deps.pool)]).then(
-        ([subscribers, deliveries, feeds]) => ({ subscribers, deliveries, feeds }),
-      );
+      const snapshot: Promise<DatabaseSnapshot> = collectGaugeCounts(deps.pool);
       cached = { at: Date.now(), snapshot };
       snapshot.catch(() => (cached = null));
     }

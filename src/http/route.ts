@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
+import { asAppError } from './domain-errors.ts';
 import { parseInput } from './validate.ts';
 
 /** Validated input handed to a handler. */
@@ -20,7 +21,21 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown> {
   query?: z.ZodType<Q>;
   /** Errors of this route render as an HTML page (browser-facing routes). */
   html?: boolean | ((req: Request) => boolean);
+  /** The route takes only requests this accepts; the others go on to the next route of the same path. */
+  accepts?: (req: Request) => boolean;
+  /**
+   * A browser form's answer to refused input: called instead of the error page when the body fails its
+   * schema or the handler refuses the input (core's ValidationError, or any 400 invalid_request), with the
+   * refused fields; it redraws the form.
+   */
+  refused?: (fields: Record<string, string> | undefined, req: Request, res: Response) => Promise<void> | void;
   handler: (input: Input<B, P, Q>, req: Request, res: Response) => Promise<void> | void;
+}
+
+/** The fields of refused input (schema, ValidationError, 400 invalid_request), or null for any other error. */
+function refusedInput(err: unknown): { fields: Record<string, string> | undefined } | null {
+  const appError = asAppError(err);
+  return appError?.status === 400 && appError.code === 'invalid_request' ? { fields: appError.fields } : null;
 }
 
 /** Declares a route with typed, validated input. */
@@ -38,7 +53,9 @@ function runHandler(spec: RouteSpec): RequestHandler {
       };
       await spec.handler(input, req, res);
     } catch (err) {
-      next(err);
+      const refused = spec.refused ? refusedInput(err) : null;
+      if (!refused || !spec.refused) return next(err);
+      await Promise.resolve(spec.refused(refused.fields, req, res)).catch(next);
     }
   };
 }
@@ -50,6 +67,7 @@ export function mountRoutes(router: Router, routes: RouteSpec[]): void {
       res.locals.htmlErrors = typeof spec.html === 'function' ? spec.html(req) : spec.html === true;
       next();
     };
-    router[spec.method](spec.path, markHtml, ...(spec.before ?? []), runHandler(spec));
+    const accepts: RequestHandler[] = spec.accepts ? [(req, _res, next) => (spec.accepts!(req) ? next() : next('route'))] : [];
+    router[spec.method](spec.path, ...accepts, markHtml, ...(spec.before ?? []), runHandler(spec));
   }
 }

@@ -26,44 +26,58 @@ async function siblingMetrics(asker: Worker): Promise<MetricsJson[]> {
  * with status 1); lets each answer /metrics for all; on SIGTERM/SIGINT stops them all and exits.
  */
 export function runApiCluster(log: Logger, processes: number, graceMs: number): void {
-  let stopping = false;
-  let exitCode = 0;
-  const exits: number[] = [];
-  const fork = () => {
-    const worker = cluster.fork();
-    answer(clusterWorkerChannel(worker), SIBLING_METRICS, () => siblingMetrics(worker));
-  };
-  const stop = (reason: string, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    exitCode = code;
-    log.info({ reason, processes: liveWorkers().length }, 'stopping the API processes');
-    for (const worker of liveWorkers()) worker.process.kill('SIGTERM');
-    const kill = setTimeout(() => {
-      log.error('API processes still running after their grace period: killing them');
-      for (const worker of liveWorkers()) worker.process.kill('SIGKILL');
-      process.exit(1);
-    }, graceMs + KILL_AFTER_GRACE_MS);
-    kill.unref();
-    if (liveWorkers().length === 0) process.exit(exitCode);
-  };
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (code !== 0) exitCode = 1;
-      if (liveWorkers().length === 0) process.exit(exitCode);
-      return;
-    }
-    const now = Date.now();
-    exits.push(now);
-    while (exits[0]! < now - 60_000) exits.shift();
-    log.error({ workerPid: worker.process.pid, code, signal }, 'an API process exited unexpectedly');
-    if (exits.length > MAX_RESTARTS_PER_MINUTE) stop('API processes keep exiting', 1);
-    else fork();
-  });
-  process.once('SIGTERM', () => stop('SIGTERM', 0));
-  process.once('SIGINT', () => stop('SIGINT', 0));
-  for (let i = 0; i < processes; i++) fork();
+  const primary: ClusterPrimary = { log, graceMs, stopping: false, exitCode: 0, exits: [] };
+  cluster.on('exit', (worker, code, signal) => onApiProcessExit(primary, worker, code, signal));
+  process.once('SIGTERM', () => stopApiProcesses(primary, 'SIGTERM', 0));
+  process.once('SIGINT', () => stopApiProcesses(primary, 'SIGINT', 0));
+  for (let i = 0; i < processes; i++) forkApiProcess();
   log.info({ processes }, 'API processes started');
+}
+
+/** The primary's state: whether it is stopping, with which status, and the recent unexpected exits. */
+interface ClusterPrimary {
+  log: Logger;
+  graceMs: number;
+  stopping: boolean;
+  exitCode: number;
+  /** times of the unexpected exits of the last minute */
+  exits: number[];
+}
+
+function forkApiProcess(): void {
+  const worker = cluster.fork();
+  answer(clusterWorkerChannel(worker), SIBLING_METRICS, () => siblingMetrics(worker));
+}
+
+/** SIGTERM to every API process, SIGKILL past their grace period; exits once none is left. */
+function stopApiProcesses(primary: ClusterPrimary, reason: string, code: number): void {
+  if (primary.stopping) return;
+  primary.stopping = true;
+  primary.exitCode = code;
+  primary.log.info({ reason, processes: liveWorkers().length }, 'stopping the API processes');
+  for (const worker of liveWorkers()) worker.process.kill('SIGTERM');
+  const kill = setTimeout(() => {
+    primary.log.error('API processes still running after their grace period: killing them');
+    for (const worker of liveWorkers()) worker.process.kill('SIGKILL');
+    process.exit(1);
+  }, primary.graceMs + KILL_AFTER_GRACE_MS);
+  kill.unref();
+  if (liveWorkers().length === 0) process.exit(primary.exitCode);
+}
+
+/** While stopping: exits once the last one is gone. Otherwise replaces it, or stops when they keep exiting. */
+function onApiProcessExit(primary: ClusterPrimary, worker: Worker, code: number, signal: string): void {
+  if (primary.stopping) {
+    if (code !== 0) primary.exitCode = 1;
+    if (liveWorkers().length === 0) process.exit(primary.exitCode);
+    return;
+  }
+  const now = Date.now();
+  primary.exits.push(now);
+  while (primary.exits[0]! < now - 60_000) primary.exits.shift();
+  primary.log.error({ workerPid: worker.process.pid, code, signal }, 'an API process exited unexpectedly');
+  if (primary.exits.length > MAX_RESTARTS_PER_MINUTE) stopApiProcesses(primary, 'API processes keep exiting', 1);
+  else forkApiProcess();
 }
 
 /** In an API process of the cluster: answers the primary's requests for metrics and adds the siblings' to /metrics. */

@@ -1,5 +1,6 @@
-import type { FeedFetcher, FeedValidators, FetchedFeed } from './feeds.ts';
-import { hasInternalHost } from './private-address.ts';
+// Implements core's FeedFetcher port over http(s): an outbound HTTP adapter, so it lives outside core.
+import type { FeedFetcher, FeedValidators, FetchedFeed } from '../core/feeds.ts';
+import { hasInternalHost } from '../core/private-address.ts';
 
 /** A feed could not be fetched: the message says why and goes to feeds.last_error. */
 export class FeedFetchError extends Error {

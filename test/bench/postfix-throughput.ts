@@ -59,8 +59,8 @@ async function main(): Promise<void> {
     requireTLS: true,
     name: 'powiadom.duw.example',
     tls: { ca: await import('node:fs').then((fs) => fs.readFileSync(certs.caFile, 'utf8')), servername: certs.host },
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
+    connectionTimeout: 60_000,
+    greetingTimeout: 60_000,
     socketTimeout: 30_000,
   };
   try {

@@ -55,7 +55,7 @@ export interface BatchOutcome {
 export interface DeliveryOptions {
   /** messages a job sends concurrently (their failures are recorded together) */
   chunkSize: number;
-  /** most messages per thread handed to the SMTP pool and not yet recorded (default 10): the duplicate bound per thread */
+  /** most accepted-but-unrecorded messages per thread before new sends wait for the ledger (default 16) */
   maxUnrecorded?: number;
   /** how long a claim keeps other jobs off a delivery */
   claimLeaseSeconds: number;
@@ -67,36 +67,31 @@ interface Outcome {
   error?: string;
 }
 
-/** Default of `maxUnrecorded`: with 2 sending threads, at most 20 messages sent twice after a crash. */
-const MAX_UNRECORDED = 10;
-/** Longest wait of an acceptance for its group commit (half of `maxUnrecorded` waiting start one at once). */
-const COMMIT_DELAY_MS = 2;
+/** Longest wait of an acceptance for its group commit (16 waiting start one at once). */
+const COMMIT_DELAY_MS = 3;
 
 /**
- * Sends the notifications of one batch: claim → re-check → send → record. A send takes one of
- * `maxUnrecorded` permits of this thread before it is handed to the SMTP pool, and gives it back only
- * when its outcome is known: a refusal at once, an acceptance when its row is committed. Acceptances are
- * recorded by a group commit shared by every job of this thread: one UPDATE at a time, after 2 ms or as
- * soon as half the permits wait for it. So whatever a crash leaves sent but unrecorded — and sent again
- * after the restart — is per sending thread at most `maxUnrecorded`, however slow the server or the
- * ledger (the duplicate bound D ≤ threads × maxUnrecorded; docs/delivery-performance.md).
+ * Sends the notifications of one batch: claim → re-check → send → record. Each accepted message is
+ * recorded as soon as its 250 arrives, by a group commit shared by every job of this thread: one
+ * UPDATE at a time, every 3 ms or 16 acceptances, carrying every acceptance that arrived meanwhile. When the
+ * process dies, what was sent but not recorded — and is sent again after the restart — is per sending
+ * thread at most the SMTP transactions in flight (SMTP_POOL_SIZE) plus `maxUnrecorded` acceptances
+ * waiting for their commit (the duplicate bound; docs/delivery-performance.md).
  */
 export class DeliveryService {
   private readonly sentLedger: Batcher<number, void>;
   private readonly maxUnrecorded: number;
-  /** permits taken: handed to the pool or accepted, not yet committed (what a crash now may send twice) */
+  /** accepted by the server, not yet committed: what a crash now would send twice */
   private unrecorded = 0;
-  /** sends waiting for a permit, first come first served */
-  private readonly permitWaiters: (() => void)[] = [];
+  private readonly ledgerWaiters: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
     private readonly sender: NotificationSender,
     private readonly options: DeliveryOptions,
   ) {
-    this.maxUnrecorded = options.maxUnrecorded ?? MAX_UNRECORDED;
-    const group = Math.max(1, Math.ceil(this.maxUnrecorded / 2));
-    this.sentLedger = new Batcher((ids: number[]) => this.recordSent(ids), { maxBatch: group, maxInFlight: 1, maxDelayMs: COMMIT_DELAY_MS });
+    this.maxUnrecorded = options.maxUnrecorded ?? 16;
+    this.sentLedger = new Batcher((ids: number[]) => this.recordSent(ids), { maxBatch: this.maxUnrecorded, maxInFlight: 1, maxDelayMs: COMMIT_DELAY_MS });
   }
 
   /** Processes a batch; throws only on database errors. */
@@ -124,40 +119,24 @@ export class DeliveryService {
   /** Sends one message and, once accepted, waits for its commit; rejects only when the commit fails. */
   private async sendOne(article: ArticleRow, d: ClaimedDelivery): Promise<Outcome> {
     const recipient = { deliveryId: d.id, subscriberId: d.subscriber_id!, email: d.email!, lang: d.lang ?? 'pl', tokenVersion: d.token_version ?? 0 };
-    // Backpressure: a slow server or ledger holds new sends back rather than letting unrecorded ones pile up.
-    await this.takePermit();
+    // Backpressure: a slow ledger holds new sends back rather than letting unrecorded acceptances pile up.
+    while (this.unrecorded >= this.maxUnrecorded) await new Promise<void>((resolve) => this.ledgerWaiters.push(resolve));
     try {
       await this.sender.send(article, recipient);
     } catch (err) {
-      this.givePermits(1);
       return { delivery: d, failure: this.sender.classify(err), error: (err as Error).message ?? String(err) };
     }
+    this.unrecorded += 1;
     await this.sentLedger.submit(d.id);
     return { delivery: d };
-  }
-
-  private takePermit(): Promise<void> | void {
-    if (this.unrecorded < this.maxUnrecorded) {
-      this.unrecorded += 1;
-      return;
-    }
-    return new Promise<void>((resolve) => this.permitWaiters.push(resolve));
-  }
-
-  /** Hands freed permits straight to waiting sends (so none can overtake them), the rest back to the pool. */
-  private givePermits(count: number): void {
-    for (let i = 0; i < count; i++) {
-      const next = this.permitWaiters.shift();
-      if (next) next();
-      else this.unrecorded -= 1;
-    }
   }
 
   private async recordSent(ids: number[]): Promise<PromiseSettledResult<void>[]> {
     try {
       await deliveries.markSent(this.db, ids);
     } finally {
-      this.givePermits(ids.length);
+      this.unrecorded -= ids.length;
+      for (const wake of this.ledgerWaiters.splice(0)) wake();
     }
     return ids.map(() => ({ status: 'fulfilled', value: undefined }));
   }

@@ -61,7 +61,7 @@ async function runPowiadom(sinkPort: number, sink: Sink, redis: Redis, dkim: boo
   const env = { ...process.env, ...dkimEnv, NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: 'https://powiadom.example', DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, SMTP_URL: `smtp://127.0.0.1:${sinkPort}`, SECRET: randomBytes(24).toString('hex'), ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MAIL_FROM: 'Dolnośląski Urząd Wojewódzki <powiadomienia@duw.example>' };
   // as `npm start`: the compiled service (built in main()), run by node itself
   const app = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/workers/main.js', '--role=all'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false)), 30_000, 'Powiadom started');
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false)), 120_000, 'Powiadom started');
   await new Promise((r) => setTimeout(r, 2000)); // let the sender threads boot
   let peakRss = 0;
   let peakOneRss = 0;

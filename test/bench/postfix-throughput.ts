@@ -2,19 +2,28 @@
  * Throughput through a real Postfix (throwaway instance, STARTTLS with a private CA, queue on tmpfs) in
  * front of a counting sink: Powiadom's pool (RawSmtpPool) against the plain nodemailer loop (pooled
  * transport, sendMail with the same prebuilt message), same connection count, same messages.
- * Run as root: `npx tsx test/bench/postfix-throughput.ts [messages] [connections]`. Reports messages per
- * second accepted by Postfix and the sender's CPU per message; docs/smtp.md quotes the results.
+ * Run as root: `npx tsx test/bench/postfix-throughput.ts [messages] [connections] [--dkim]`. Reports messages per
+ * second accepted by Postfix and the sender's CPU per message; docs/smtp.md quotes the results. With --dkim
+ * each message is signed with a fresh RSA-2048 key (relaxed/relaxed): Powiadom's signer (src/mail/dkim-signer.ts)
+ * in front of its pool, nodemailer's own DKIM in the loop (docs/delivery-performance.md quotes those).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer, { type TransportOptions } from 'nodemailer';
+import type { Config } from '../../src/config.ts';
+import { createDkimSigner } from '../../src/mail/dkim-signer.ts';
 import { RawSmtpPool } from '../../src/mail/raw-smtp-pool.ts';
 import type { SmtpOptions } from '../../src/mail/smtp-options.ts';
 import { makeTestCertificates, startCountingSink, startPostfix } from '../helpers/postfix.ts';
 
-const N = Number(process.argv[2] ?? 2000);
-const CONNECTIONS = Number(process.argv[3] ?? 8);
+const args = process.argv.slice(2).filter((a) => a !== '--dkim');
+const N = Number(args[0] ?? 2000);
+const CONNECTIONS = Number(args[1] ?? 8);
+const DKIM_KEY = process.argv.includes('--dkim') ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString() : undefined;
+const signer = DKIM_KEY ? createDkimSigner({ DKIM_DOMAIN: 'duw.example', DKIM_SELECTOR: 'powiadom', DKIM_PRIVATE_KEY: DKIM_KEY } as Config) : null;
+const signed = signer ? ', DKIM rsa-sha256' : '';
 
 function message(i: number): string {
   const body = 'Komunikat Dolnośląskiego Urzędu Wojewódzkiego. '.repeat(200);
@@ -50,16 +59,17 @@ async function main(): Promise<void> {
     requireTLS: true,
     name: 'powiadom.duw.example',
     tls: { ca: await import('node:fs').then((fs) => fs.readFileSync(certs.caFile, 'utf8')), servername: certs.host },
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
+    connectionTimeout: 60_000,
+    greetingTimeout: 60_000,
     socketTimeout: 30_000,
   };
   try {
     const pool = new RawSmtpPool(smtp, CONNECTIONS, 30_000);
-    await measure(`powiadom pool (${CONNECTIONS} connections, STARTTLS)`, (i) => pool.send('powiadomienia@duw.example', `bench-${i}@example.pl`, message(i)));
+    await measure(`powiadom pool (${CONNECTIONS} connections, STARTTLS${signed})`, (i) => pool.send('powiadomienia@duw.example', `bench-${i}@example.pl`, signer ? signer.sign(message(i)) : message(i)));
     pool.close();
-    const transport = nodemailer.createTransport({ ...smtp, pool: true, maxConnections: CONNECTIONS, maxMessages: Infinity } as TransportOptions);
-    await measure(`nodemailer loop (${CONNECTIONS} connections, STARTTLS)`, async (i) => {
+    const dkim = DKIM_KEY ? { dkim: { domainName: 'duw.example', keySelector: 'powiadom', privateKey: DKIM_KEY } } : {};
+    const transport = nodemailer.createTransport({ ...smtp, pool: true, maxConnections: CONNECTIONS, maxMessages: Infinity, ...dkim } as unknown as TransportOptions);
+    await measure(`nodemailer loop (${CONNECTIONS} connections, STARTTLS${signed})`, async (i) => {
       await transport.sendMail({ envelope: { from: 'powiadomienia@duw.example', to: [`bench-${i}@example.pl`] }, raw: message(i) });
     });
     transport.close();

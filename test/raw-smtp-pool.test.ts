@@ -78,6 +78,35 @@ describe('raw SMTP pool over nodemailer connections', () => {
     assert.ok(received.some((r) => r.to === 'after@example.pl'));
   });
 
+  it('sends the message bytes only once admit resolves, after the envelope was accepted; a refused envelope never asks', async () => {
+    const pool = new RawSmtpPool(new URL(`smtp://powiadom:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`), 1, 5_000);
+    const before = received.length;
+    let allow!: () => void;
+    const asked = new Promise<void>((resolveAsked) => {
+      void pool.send('a@duw.example', 'admitted@example.pl', message('admitted@example.pl'), () => {
+        resolveAsked();
+        return new Promise<void>((resolve) => (allow = resolve));
+      }).then(() => undefined);
+    });
+    await asked;
+    // the envelope went through (the hook runs after the 354), and nothing the server could accept yet
+    assert.equal(received.length, before);
+    let admittedTwice = 0;
+    const sent = pool.send('a@duw.example', 'admitted-too@example.pl', message('admitted-too@example.pl'), async () => {
+      admittedTwice += 1;
+    });
+    allow();
+    await sent;
+    assert.deepEqual(received.slice(before).map((r) => r.to), ['admitted@example.pl', 'admitted-too@example.pl']);
+    assert.equal(admittedTwice, 1);
+    let askedForRefused = false;
+    await assert.rejects(pool.send('a@duw.example', 'gone-admit@example.pl', message('gone-admit@example.pl'), async () => {
+      askedForRefused = true;
+    }));
+    assert.equal(askedForRefused, false);
+    pool.close();
+  });
+
   it('writes filled messages into one reused buffer per connection: each arrives whole, longer or shorter than the one before', async () => {
     const template = toSlottedBytes(splitSlots('From: a@duw.example\r\nTo: ZZTO\r\nSubject: Zażółć\r\n\r\nDzień dobry, ZZTO.\r\n', { to: 'ZZTO' }));
     const pool = new RawSmtpPool(new URL(`smtp://powiadom:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`), 1, 5_000);

@@ -26,9 +26,9 @@ function recordSendOutcome(outcome: Omit<BatchOutcome, 'lastError'>): void {
 function refusalKeepingSender(ctx: SendContext, last: Map<SendFailure, unknown>): NotificationSender {
   const log = ctx.log.child({ queue: QUEUE_NAMES.send });
   return {
-    async send(article, recipient) {
+    async send(article, recipient, admit) {
       try {
-        await ctx.notifications.send(article, recipient);
+        await ctx.notifications.send(article, recipient, admit);
       } catch (err) {
         const failure = ctx.notifications.classify(err);
         last.set(failure, err);

@@ -21,7 +21,11 @@ export interface Recipient {
 
 /** Sends one notification; the mail layer builds the message once per (article, language). */
 export interface NotificationSender {
-  send(article: ArticleRow, recipient: Recipient): Promise<void>;
+  /**
+   * Sends one message. `admit`, when given, must be awaited just before the SMTP transaction starts (once a
+   * connection is free for it): it holds the send back while the duplicate bound is reached.
+   */
+  send(article: ArticleRow, recipient: Recipient, admit?: () => Promise<void>): Promise<void>;
   /** Classifies a send error. */
   classify(err: unknown): SendFailure;
 }
@@ -55,7 +59,7 @@ export interface BatchOutcome {
 export interface DeliveryOptions {
   /** messages a job sends concurrently (their failures are recorded together) */
   chunkSize: number;
-  /** most accepted-but-unrecorded messages per thread before new sends wait for the ledger (default 16) */
+  /** most SMTP transactions started but not yet recorded per thread (in flight, or accepted and awaiting their commit); default 10 */
   maxUnrecorded?: number;
   /** how long a claim keeps other jobs off a delivery */
   claimLeaseSeconds: number;
@@ -67,31 +71,36 @@ interface Outcome {
   error?: string;
 }
 
-/** Longest wait of an acceptance for its group commit (16 waiting start one at once). */
+/** Longest wait of an acceptance for its group commit (it starts at once when a send waits for a permit, or `maxUnrecorded` wait). */
 const COMMIT_DELAY_MS = 3;
+/** Group commits running at once: an acceptance arriving during a commit need not wait for it to finish. */
+const COMMITS_IN_FLIGHT = 2;
 
 /**
  * Sends the notifications of one batch: claim → re-check → send → record. Each accepted message is
- * recorded as soon as its 250 arrives, by a group commit shared by every job of this thread: one
- * UPDATE at a time, every 3 ms or 16 acceptances, carrying every acceptance that arrived meanwhile. When the
- * process dies, what was sent but not recorded — and is sent again after the restart — is per sending
- * thread at most the SMTP transactions in flight (SMTP_POOL_SIZE) plus `maxUnrecorded` acceptances
- * waiting for their commit (the duplicate bound; docs/delivery-performance.md).
+ * recorded as soon as its 250 arrives, by a group commit shared by every job of this thread (up to two
+ * UPDATEs at a time, after 3 ms or at once when a send waits for a permit). The duplicate bound: an SMTP
+ * transaction starts only with one of `maxUnrecorded` permits of this thread, taken when the pool hands the
+ * send a connection and given back when the message's row is committed (or the send failed). What a
+ * process death leaves sent but not recorded — sent again after the restart — is therefore at most
+ * `maxUnrecorded` per sending thread; a slow ledger lowers the rate, not the bound
+ * (docs/delivery-performance.md).
  */
 export class DeliveryService {
   private readonly sentLedger: Batcher<number, void>;
   private readonly maxUnrecorded: number;
-  /** accepted by the server, not yet committed: what a crash now would send twice */
+  /** permits taken: transactions started, not yet recorded (what a crash now could send twice) */
   private unrecorded = 0;
-  private readonly ledgerWaiters: (() => void)[] = [];
+  /** sends holding a connection, waiting for a permit to start their transaction */
+  private readonly permitWaiters: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
     private readonly sender: NotificationSender,
     private readonly options: DeliveryOptions,
   ) {
-    this.maxUnrecorded = options.maxUnrecorded ?? 16;
-    this.sentLedger = new Batcher((ids: number[]) => this.recordSent(ids), { maxBatch: this.maxUnrecorded, maxInFlight: 1, maxDelayMs: COMMIT_DELAY_MS });
+    this.maxUnrecorded = options.maxUnrecorded ?? 10;
+    this.sentLedger = new Batcher((ids: number[]) => this.recordSent(ids), { maxBatch: this.maxUnrecorded, maxInFlight: COMMITS_IN_FLIGHT, maxDelayMs: COMMIT_DELAY_MS });
   }
 
   /** Processes a batch; throws only on database errors. */
@@ -119,24 +128,52 @@ export class DeliveryService {
   /** Sends one message and, once accepted, waits for its commit; rejects only when the commit fails. */
   private async sendOne(article: ArticleRow, d: ClaimedDelivery): Promise<Outcome> {
     const recipient = { deliveryId: d.id, subscriberId: d.subscriber_id!, email: d.email!, lang: d.lang ?? 'pl', tokenVersion: d.token_version ?? 0 };
-    // Backpressure: a slow ledger holds new sends back rather than letting unrecorded acceptances pile up.
-    while (this.unrecorded >= this.maxUnrecorded) await new Promise<void>((resolve) => this.ledgerWaiters.push(resolve));
+    let admitted = false;
+    let settled = false;
+    const admit = async (): Promise<void> => {
+      await this.takePermit();
+      // the send gave up (connection lost) while it waited: the permit is not needed
+      if (settled) return this.givePermits(1);
+      admitted = true;
+    };
     try {
-      await this.sender.send(article, recipient);
+      await this.sender.send(article, recipient, admit);
     } catch (err) {
+      settled = true;
+      if (admitted) this.givePermits(1);
       return { delivery: d, failure: this.sender.classify(err), error: (err as Error).message ?? String(err) };
     }
-    this.unrecorded += 1;
+    // a sender that does not call `admit` (outside the SMTP path) is not bounded, but is counted alike
+    if (!admitted) this.unrecorded += 1;
     await this.sentLedger.submit(d.id);
     return { delivery: d };
+  }
+
+  /** Backpressure: resolves once this thread has fewer than `maxUnrecorded` transactions unrecorded. */
+  private takePermit(): Promise<void> {
+    if (this.unrecorded < this.maxUnrecorded) {
+      this.unrecorded += 1;
+      return Promise.resolve();
+    }
+    // every permit is taken: the acceptances waiting for the commit timer are what hold them
+    this.sentLedger.hurry();
+    return new Promise<void>((resolve) => this.permitWaiters.push(resolve));
+  }
+
+  /** Returns permits and hands them, in order, to the sends waiting for one. */
+  private givePermits(count: number): void {
+    this.unrecorded -= count;
+    while (this.unrecorded < this.maxUnrecorded && this.permitWaiters.length > 0) {
+      this.unrecorded += 1;
+      this.permitWaiters.shift()!();
+    }
   }
 
   private async recordSent(ids: number[]): Promise<PromiseSettledResult<void>[]> {
     try {
       await deliveries.markSent(this.db, ids);
     } finally {
-      this.unrecorded -= ids.length;
-      for (const wake of this.ledgerWaiters.splice(0)) wake();
+      this.givePermits(ids.length);
     }
     return ids.map(() => ({ status: 'fulfilled', value: undefined }));
   }

@@ -38,6 +38,11 @@ export class Batcher<I, O> {
     });
   }
 
+  /** Starts a call of `run` now for the items waiting (within `maxInFlight`), without waiting for `maxDelayMs`. */
+  hurry(): void {
+    this.flush();
+  }
+
   private schedule(): void {
     if (this.options.maxDelayMs && this.waiting.length >= this.options.maxBatch) return this.flush();
     if (this.scheduled) return;

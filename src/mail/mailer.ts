@@ -28,6 +28,8 @@ export interface RawMessage {
   from: string;
   to: string;
   raw: string | Buffer | FilledMessage;
+  /** awaited after the server's 354 to DATA, before the message's bytes leave: the sender's bound on unrecorded messages */
+  admit?: () => Promise<void>;
 }
 
 /** The message's bytes, for the paths that keep them. */
@@ -141,7 +143,7 @@ class SmtpMailer implements Mailer {
   }
 
   async sendRaw(message: RawMessage): Promise<void> {
-    await this.rawPool.send(message.from, message.to, this.dkim ? this.dkim.sign(message.raw) : message.raw);
+    await this.rawPool.send(message.from, message.to, this.dkim ? this.dkim.sign(message.raw) : message.raw, message.admit);
   }
 
   async close(): Promise<void> {
@@ -166,6 +168,7 @@ class OutboxMailer implements Mailer {
 
   async sendRaw(message: RawMessage): Promise<void> {
     const raw = rawBytes(this.dkim ? this.dkim.sign(message.raw) : message.raw);
+    await message.admit?.();
     const id = /^Message-ID:\s*<([^>]+)>/im.exec(raw.toString())?.[1] ?? `${Date.now()}`;
     await this.write(id, raw);
   }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { FilledMessage } from './mime-template.ts';
 import type { SmtpOptions } from './smtp-options.ts';
@@ -54,6 +55,28 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/**
+ * A message body that nodemailer reads only after the 354 to DATA: it waits for `admit` before handing over
+ * its bytes, so a server holds nothing it could accept until the caller allows it.
+ */
+function admittedBody(bytes: () => string | Buffer, admit: () => Promise<void>): Readable {
+  let asked = false;
+  return new Readable({
+    read() {
+      if (asked) return;
+      asked = true;
+      admit().then(
+        () => {
+          if (this.destroyed) return;
+          this.push(bytes());
+          this.push(null);
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+  });
+}
+
 /** How often in-flight sends are checked against their deadline. */
 const WATCHDOG_INTERVAL_MS = 1_000;
 
@@ -105,18 +128,22 @@ export class RawSmtpPool {
     return this.limit;
   }
 
-  /** Sends one message to one recipient; rejects with nodemailer's error (responseCode, code). */
-  async send(from: string, to: string, raw: string | Buffer | FilledMessage): Promise<void> {
+  /**
+   * Sends one message to one recipient; rejects with nodemailer's error (responseCode, code). `admit`, when
+   * given, is awaited after the server's 354 to DATA, just before the message's bytes leave: a message the
+   * server can accept exists only from then on (the caller's bound on unrecorded messages; see DeliveryService).
+   */
+  async send(from: string, to: string, raw: string | Buffer | FilledMessage, admit?: () => Promise<void>): Promise<void> {
     const asked = process.hrtime.bigint();
     const connection = await this.acquire();
     const started = process.hrtime.bigint();
     this.options.onWait?.(Number(started - asked) / 1e9);
     this.busy.add(connection);
     try {
-      const bytes = raw instanceof FilledMessage ? this.writeToScratch(connection, raw) : raw;
+      const bytes = () => (raw instanceof FilledMessage ? this.writeToScratch(connection, raw) : raw);
       await new Promise<void>((resolve, reject) => {
         connection.inFlight = { since: Date.now(), abandon: reject };
-        connection.send({ from, to: [to] }, bytes, (err) => (err ? reject(err) : resolve()));
+        connection.send({ from, to: [to] }, admit ? admittedBody(bytes, admit) : bytes(), (err) => (err ? reject(err) : resolve()));
       }).finally(() => this.options.onTransaction?.(Number(process.hrtime.bigint() - started) / 1e9));
       this.release(connection, true);
     } catch (err) {

@@ -99,11 +99,11 @@ export class SlottedListMail<C> {
     });
   }
 
-  /** Sends one recipient's message from its VERP envelope sender (else MAIL_FROM). */
-  async send(content: C, recipient: Recipient): Promise<void> {
+  /** Sends one recipient's message from its VERP envelope sender (else MAIL_FROM); `admit` as in RawMessage. */
+  async send(content: C, recipient: Recipient, admit?: () => Promise<void>): Promise<void> {
     const from = this.identity.verp?.address({ kind: this.kind.verp, id: recipient.deliveryId }) ?? mailboxAddress(this.identity.mailFrom);
     try {
-      await this.mailer.sendRaw({ from, to: recipient.email, raw: this.build(content, recipient) });
+      await this.mailer.sendRaw({ from, to: recipient.email, raw: this.build(content, recipient), admit });
     } catch (err) {
       // the ledger stores this text (last_error): never with the address a relay quoted
       throw maskSmtpError(err);

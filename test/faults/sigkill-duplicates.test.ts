@@ -10,12 +10,14 @@ import { ADMIN_TOKEN, childEnv, eventually, startHarness, type Harness } from '.
 // sends at full speed, several times over. Whatever a process had sent but not yet recorded is sent again
 // after the restart: the test counts those duplicates per kill, and checks that no subscriber is missed.
 // The SMTP sink only notes each Message-ID (no parsing), so the test process does not slow the sender.
-const N = 4000;
+// Sized to finish within the runner's 180 s per file on a loaded 2-core machine (each start compiles with tsx).
+const N = 2400;
+const PER_START = 500;
 const KILLS = 3;
-// The design ceiling D ≤ T × (P + U) = 2 threads × (SMTP_POOL_SIZE 8 + 16 unrecorded) (docs/delivery-performance.md).
-// Issue 13's target is ≤ 20 per kill: seen 0–13 on busy machines, 23 once in CI, so the target is reported
-// (the figures are printed), and the test asserts the bound the design guarantees.
-const BOUND = 2 * (8 + 16);
+// The design bound D ≤ T × K = 2 sending threads × 10 permits (a send takes one when the SMTP pool hands it a
+// connection and gives it back when its row is committed), whatever the load: issue 13's target of 20 per kill
+// (docs/delivery-performance.md).
+const BOUND = 2 * 10;
 let h: Harness;
 let sink: SMTPServer;
 const received: string[] = [];
@@ -85,12 +87,18 @@ describe('SIGKILL while sending at full speed', () => {
     for (let k = 0; k < KILLS; k++) {
       const pid = startWorker();
       const from = received.length;
+      const started = Date.now();
+      await eventually(() => received.length > from, 120_000, `first message after start ${k + 1}`);
+      const sending = Date.now();
       // well into full speed: several hundred messages since this process started sending
-      await eventually(() => received.length >= from + 700, 120_000, `sending after start ${k + 1}`);
+      await eventually(() => received.length >= from + PER_START, 120_000, `sending after start ${k + 1}`);
+      const rate = Math.round(((received.length - from) * 1000) / Math.max(1, Date.now() - sending));
       process.kill(-pid, 'SIGKILL');
       children.delete(pid);
+      // messages the dead process finished may still sit in the sink's socket buffers: they belong before the kill
+      await eventually(() => sink.connections.size === 0, 60_000, `the sink sees the connections of start ${k + 1} closed`);
       killedAt.push(received.length);
-      console.log(`# SIGKILL ${k + 1} after ${received.length} messages received`);
+      console.log(`# SIGKILL ${k + 1} after ${received.length} messages received (start to first message ${sending - started} ms, then ≈ ${rate} messages/s)`);
     }
     const last = startWorker();
     await eventually(async () => (await sentInLedger(articleId)) === N, 180_000, 'every delivery recorded as sent');

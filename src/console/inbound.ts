@@ -5,7 +5,7 @@ import { listMailboxStatus } from '../db/inbound-queries.ts';
 import type { Db } from '../db/pool.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { sendPage, type ConsoleContext } from './context.ts';
-import type { ConsoleGuards } from './router.ts';
+import type { ConsoleGuards } from './auth.ts';
 
 /** Mail that came back: counts by kind and outcome (today, 7 days), the mailboxes' last poll and error. */
 async function collectInbound(db: Db, now = new Date()) {

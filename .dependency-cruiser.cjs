@@ -36,9 +36,9 @@ module.exports = {
     {
       name: 'core-not-to-adapters',
       severity: 'error',
-      comment: 'Core imports no adapter: not the HTTP layer (src/http, src/console), mail (src/mail), the job system (src/jobs) nor the process wiring.',
+      comment: 'Core imports no adapter: not the HTTP layer (src/http, src/console) nor its errors (src/errors.ts: core throws its own, src/core/errors.ts), mail (src/mail), the job system (src/jobs), src/adapters nor the process wiring.',
       from: { path: '^src/core/' },
-      to: { path: '^src/(http|console|cli|mail|jobs|metrics|process|inbound)/|^src/(app|routes|deps|main)\\.ts$' },
+      to: { path: '^src/(http|console|cli|mail|jobs|metrics|process|inbound|adapters)/|^src/(app|routes|deps|main|errors)\\.ts$' },
     },
     {
       name: 'not-to-test',

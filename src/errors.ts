@@ -58,11 +58,6 @@ export const unavailable = () =>
     'Retry-After': '5',
   });
 
-/** PostgreSQL unique_violation (SQLSTATE 23505). */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
-}
-
 /** True for errors meaning PostgreSQL or Redis cannot be reached right now. */
 export function isConnectionError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;

@@ -46,7 +46,7 @@ before(async () => {
   });
   primary.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   primary.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await eventually(() => listeningPids().length >= 2, 60_000, `two API processes listening (${output.slice(-2000)})`);
+  await eventually(() => listeningPids().length >= 2, 150_000, `two API processes listening (${output.slice(-2000)})`);
 });
 
 after(async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { BROKEN, COMPLAINER, OPERATOR, signIn, startConsoleWorld, VIEWER, type ConsoleWorld } from './helpers/console-browser.ts';
+import { claimInboundMessage, finishInboundMessage, recordMailboxPoll } from '../src/db/inbound-queries.ts';
+import { BROKEN, COMPLAINER, OPERATOR, POSTMARK_SECRET, signIn, startConsoleWorld, VIEWER, type ConsoleWorld } from './helpers/console-browser.ts';
 import { eventually, type Harness } from './helpers/harness.ts';
 
 let w: ConsoleWorld;
@@ -27,9 +28,11 @@ describe('the operators\' console in a browser', () => {
     const page = await signIn(w, context, OPERATOR);
     // What was sent today.
     await page.getByRole('heading', { name: 'Przegląd' }).waitFor();
-    const sentRow = page.locator('#deliveries + .table-scroll tr', { hasText: 'wysłane' });
-    assert.match(await sentRow.innerText(), /wysłane\s+2\s+2/);
-    assert.match(await page.locator('#deliveries + .table-scroll tr', { hasText: 'nieudane' }).innerText(), /nieudane\s+1\s+1/);
+    // Columns: sent, failed, deferred, skipped; the article went to three subscribers, one address was rejected.
+    const notifications = page.locator('table:has(#mail-today) tr', { hasText: 'powiadomienie o artykule' });
+    assert.match(await notifications.innerText(), /powiadomienie o artykule\s+2\s+1\s+0\s+0/);
+    assert.match(await page.locator('table:has(#mail-week) tr', { hasText: 'powiadomienie o artykule' }).innerText(), /powiadomienie o artykule\s+2\s+1\s+0\s+0/);
+    assert.match(await page.locator('table:has(#changes) tr', { hasText: 'nowe zapisy' }).innerText(), /nowe zapisy\s+3\s+3/);
     assert.equal(await page.getByRole('link', { name: 'Wykresy (Grafana)' }).getAttribute('href'), 'https://grafana.duw.example/d/powiadom');
 
     // Why an e-mail failed: look the address up.
@@ -50,8 +53,20 @@ describe('the operators\' console in a browser', () => {
     assert.match(await page.locator('.summary').innerText(), /wypisany/);
     await page.getByRole('button', { name: 'Wyślij link do ustawień' }).click();
     await page.getByText('Link do ustawień zostanie wysłany').waitFor();
-    const mail = await eventually(() => h.smtp.to(COMPLAINER).find((m) => /\/preferences\//.test(m.parsed.text ?? '')), 60_000, 'the settings link e-mail');
-    assert.ok(mail);
+    // The management-link e-mail goes to a subscriber of any status: one just unsubscribed can use it to come back.
+    const mail = await eventually(() => h.smtp.to(COMPLAINER).find((m) => m.parsed.subject === 'Link do ustawień Twoich powiadomień'), 60_000, 'the settings link e-mail');
+    assert.match(mail.parsed.text ?? '', /\/preferences\//);
+    // The settings link is a transactional e-mail, counted by kind once the worker sent it.
+    await page.getByRole('link', { name: 'Przegląd' }).click();
+    let row = '';
+    await eventually(async () => {
+      await page.reload();
+      row = await page.locator('table:has(#mail-today) tr', { hasText: /^\s*link do ustawień/ }).innerText();
+      return /link do ustawień\s+1\s+0\s+0\s+0/.test(row);
+    }, 60_000, 'the settings link e-mail counted on the overview').catch(async (err: Error) => {
+      throw new Error(`${err.message}; the row: ${JSON.stringify(row)}; counted: ${JSON.stringify((await h.db.pool.query('SELECT kind, outcome, count FROM mail_outcomes_hourly')).rows)}`);
+    });
+    assert.match(await page.locator('table:has(#changes) tr', { hasText: 'wypisani' }).innerText(), /wypisani\s+1\s+1/);
 
     const { rows } = await h.db.pool.query(`SELECT status FROM subscribers WHERE email = $1`, [COMPLAINER]);
     assert.equal(rows[0].status, 'unsubscribed');
@@ -88,6 +103,33 @@ describe('the operators\' console in a browser', () => {
     const refused = await page.request.post(`${base}/admin/subscribers/${rows[0].id}/unsubscribe`, { form: { _csrf: csrf, reason: 'Podgląd nie może wypisywać' }, headers: { Origin: base } });
     assert.equal(refused.status(), 403);
     assert.equal((await h.db.pool.query(`SELECT status FROM subscribers WHERE id = $1`, [rows[0].id])).rows[0].status, 'active');
+    await context.close();
+  });
+
+  it('an operator sees mail that came back: a provider\'s bounce, an unrecognised message, the mailbox\'s error', async () => {
+    await h.http.post(`/api/webhooks/postmark?secret=${POSTMARK_SECRET}`).send({ RecordType: 'Bounce', ID: 991, Type: 'HardBounce', Email: BROKEN, Details: 'smtp;550 5.1.1 unknown' }).expect(200);
+    assert.deepEqual((await h.db.pool.query(`SELECT kind, outcome FROM inbound_messages`)).rows, [{ kind: 'bounce', outcome: 'suppressed' }]);
+    // What the poller records for a message nobody recognised, and for a pass that could not log in.
+    const tx = await h.db.pool.connect();
+    await tx.query('BEGIN');
+    await claimInboundMessage(tx, 'imap:<list-od-mieszkanca@example.pl>', 'imap', 'unknown');
+    await finishInboundMessage(tx, 'imap:<list-od-mieszkanca@example.pl>', 'unknown', null, false, null);
+    await tx.query('COMMIT');
+    tx.release();
+    await recordMailboxPoll(h.db.pool, 'INBOX', false, 'AUTHENTICATIONFAILED Invalid credentials');
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await signIn(w, context, VIEWER);
+    assert.match(await page.locator('#inbound + .table-scroll tr', { hasText: 'Nierozpoznane' }).innerText(), /Nierozpoznane \(do przejrzenia\)\s+1\s+1/);
+    assert.match(await page.locator('main').innerText(), /Błąd skrzynki \(INBOX, .*\): AUTHENTICATIONFAILED Invalid credentials/);
+    await page.getByRole('link', { name: 'Szczegóły poczty zwrotnej' }).click();
+    await page.getByRole('heading', { name: 'Poczta zwrotna', level: 1 }).waitFor();
+    // First column: the address suppressed.
+    assert.match(await page.locator('#by-kind + .table-scroll tr', { hasText: 'odbicie (DSN)' }).innerText(), /odbicie \(DSN\)\s+1\s/);
+    assert.match(await page.locator('#mailboxes + .table-scroll').innerText(), /INBOX[\s\S]*nigdy[\s\S]*AUTHENTICATIONFAILED/);
+    await page.getByRole('link', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Inbound mail', level: 1 }).waitFor();
+    assert.match(await page.locator('#attention + .table-scroll tr', { hasText: 'Unrecognised' }).innerText(), /Unrecognised \(for a person\)\s+1\s+1/);
     await context.close();
   });
 });

@@ -54,12 +54,12 @@ describe('exactly once under failures', () => {
     const h = await seededHarness({}, false);
     const first = spawnWorker(h);
     await publish(h);
-    await h.smtp.waitFor(200, 30_000);
+    await h.smtp.waitFor(200, 150_000);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     assert.ok(h.smtp.received.length < N, 'killed before the end');
     const second = spawnWorker(h);
-    await eventually(() => new Set(h.smtp.received.map((m) => m.to[0])).size === N, 45_000, 'all delivered after restart');
+    await eventually(() => new Set(h.smtp.received.map((m) => m.to[0])).size === N, 180_000, 'all delivered after restart');
     await new Promise((r) => setTimeout(r, 500));
     second.kill('SIGTERM');
     assertDeliveredOnce(h);
@@ -68,9 +68,9 @@ describe('exactly once under failures', () => {
   it('completes the rest through the reconciler when Redis loses the queue keys mid-fan-out', async () => {
     const h = await seededHarness({ SEND_RATE: '1000', RECONCILE_INTERVAL_MS: '1000' }, true);
     const id = await publish(h);
-    await h.smtp.waitFor(200, 30_000);
+    await h.smtp.waitFor(200, 150_000);
     await deleteKeysWithPrefix(h.config.QUEUE_PREFIX);
-    await eventually(() => new Set(h.smtp.received.map((m) => m.to[0])).size === N, 45_000, 'all delivered after the flush');
+    await eventually(() => new Set(h.smtp.received.map((m) => m.to[0])).size === N, 180_000, 'all delivered after the flush');
     await new Promise((r) => setTimeout(r, 500));
     assertDeliveredOnce(h);
     const { rows } = await h.db.pool.query("SELECT count(*)::int AS n FROM deliveries WHERE article_id = $1 AND status = 'sent'", [id]);

@@ -14,9 +14,11 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test').sort();
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+// --test-timeout bounds each file (the runner runs each as one test): 10 min, because a heavy browser or CLI file
+// takes 3–5 min on a loaded 2-core machine; it guards against a hang, not a slow machine.
 // --test-force-exit: a file whose tests and hooks are done ends even if it leaked a handle (a server or
 // socket a failed test never closed) instead of holding the whole run until the watchdog below.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', '--test-force-exit', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-force-exit', ...files], {
   stdio: 'inherit',
   // its own process group: stopping the run stops every test file's process with it
   detached: true,

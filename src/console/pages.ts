@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { DELIVERY_STATUSES, SUBSCRIBER_STATUSES, withAllStatuses, type QueueInspector } from '../core/stats.ts';
+import { CONSOLE_TIME_ZONE, INBOUND_ATTENTION, MAIL_KINDS, MAIL_OUTCOMES, startOfDay, subscriberChangeRows, sumOutcomes, tabulateByKind } from '../core/overview.ts';
+import { SUBSCRIBER_STATUSES, withAllStatuses, type QueueInspector } from '../core/stats.ts';
+import { countInboundSince, countMailOutcomesSince, countSubscriberChanges } from '../db/console-queries.ts';
+import { listMailboxStatus } from '../db/inbound-queries.ts';
 import type { Db } from '../db/pool.ts';
-import { countDeliveriesByStatus, countSubscribersByStatus, listFeeds, listRecentArticlesProgress } from '../db/stats-queries.ts';
+import { countSubscribersByStatus, listFeeds, listRecentArticlesProgress } from '../db/stats-queries.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { bullQueueInspector } from '../jobs/queue-stats.ts';
 import { sendPage, type ConsoleContext } from './context.ts';
@@ -16,20 +19,27 @@ const auditQuery = z.object({
 
 const AUDIT_PAGE = 50;
 
-/** What the overview shows: collectStats without the per-section counts (those are on /admin/topics). */
+/** What the overview shows: e-mails by kind, subscribers and their changes, queues, feeds, articles, inbound mail. */
 async function collectOverview(db: Db, queues: QueueInspector, now = new Date()) {
-  const since = (days: number) => new Date(now.getTime() - days * 86_400_000);
-  const [byStatus, last24h, last7d, queueStats, feeds, articles] = await Promise.all([
+  const today = startOfDay(now, CONSOLE_TIME_ZONE);
+  const week = new Date(now.getTime() - 7 * 86_400_000);
+  const [byStatus, changes, mailToday, mailWeek, inboundToday, inboundWeek, mailboxes, queueStats, feeds, articles] = await Promise.all([
     countSubscribersByStatus(db),
-    countDeliveriesByStatus(db, since(1)),
-    countDeliveriesByStatus(db, since(7)),
+    countSubscriberChanges(db, today, week),
+    countMailOutcomesSince(db, today),
+    countMailOutcomesSince(db, week),
+    countInboundSince(db, today),
+    countInboundSince(db, week),
+    listMailboxStatus(db),
     queues.readAll(),
     listFeeds(db),
     listRecentArticlesProgress(db, 5),
   ]);
+  const attention = (rows: typeof inboundToday) => ({ unrecognised: sumOutcomes(rows, INBOUND_ATTENTION.unrecognised), failed: sumOutcomes(rows, INBOUND_ATTENTION.failed) });
   return {
-    subscribers: { byStatus: withAllStatuses(byStatus, SUBSCRIBER_STATUSES) },
-    deliveries: { last24h: withAllStatuses(last24h, DELIVERY_STATUSES), last7d: withAllStatuses(last7d, DELIVERY_STATUSES) },
+    mail: { today: tabulateByKind(mailToday, MAIL_KINDS, MAIL_OUTCOMES), week: tabulateByKind(mailWeek, MAIL_KINDS, MAIL_OUTCOMES) },
+    subscribers: { byStatus: withAllStatuses(byStatus, SUBSCRIBER_STATUSES), changes: subscriberChangeRows(changes) },
+    inbound: { today: attention(inboundToday), week: attention(inboundWeek), mailboxes },
     queues: queueStats,
     feeds,
     articles,
@@ -47,7 +57,7 @@ export function consolePageRoutes(ctx: ConsoleContext, g: ConsoleGuards): RouteS
       handler: async (_i, req, res) => {
         const stats = await collectOverview(ctx.deps.pool, inspector);
         const articles = stats.articles.map((a) => ({ ...a, done: a.sent + a.failed + a.suppressed }));
-        sendPage(ctx, req, res, 'overview', { title: 'overview.title', nav: 'overview' }, { stats, articles, grafanaUrl: ctx.deps.config.GRAFANA_URL });
+        sendPage(ctx, req, res, 'overview', { title: 'overview.title', nav: 'overview' }, { stats, articles, outcomes: MAIL_OUTCOMES, grafanaUrl: ctx.deps.config.GRAFANA_URL });
       },
     }),
     route({

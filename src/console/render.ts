@@ -13,6 +13,7 @@ const NAV = [
   { key: 'subscribers', href: '/admin/subscribers' },
   { key: 'topics', href: '/admin/topics' },
   { key: 'suppressions', href: '/admin/suppressions' },
+  { key: 'inbound', href: '/admin/inbound' },
   { key: 'audit', href: '/admin/audit' },
 ] as const;
 

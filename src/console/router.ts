@@ -16,6 +16,7 @@ import { signInHandlers } from './sign-in.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { subscriberRoutes } from './subscribers.ts';
 import { consolePageRoutes } from './pages.ts';
+import { inboundRoutes } from './inbound.ts';
 import { cookieNames } from './session-cookie.ts';
 
 const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
@@ -64,7 +65,7 @@ export function consoleRouter(deps: Deps): Router {
   const ctx = createConsoleContext(deps);
   const g = guards(ctx);
   const router = express.Router();
-  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g), ...sectionRoutes(ctx, g), ...suppressionRoutes(ctx, g), ...accountRoutes(ctx, g)]);
+  mountRoutes(router, [...signInRoutes(ctx, g), ...consolePageRoutes(ctx, g), ...subscriberRoutes(ctx, g), ...articleRoutes(ctx, g), ...sectionRoutes(ctx, g), ...suppressionRoutes(ctx, g), ...inboundRoutes(ctx, g), ...accountRoutes(ctx, g)]);
   router.use(consoleErrors(ctx));
   return router;
 }

@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { insertSection, listSections, reorderSections, setSectionArchived, updateSection, type SectionInput } from '../db/console-queries.ts';
-import { conflict, isUniqueViolation, notFound } from '../errors.ts';
+import { isUniqueViolation } from '../db/pool.ts';
+import { conflict, notFound } from '../errors.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';

@@ -8,7 +8,6 @@ import { notFound } from '../errors.ts';
 import { route, type RouteSpec } from '../http/route.ts';
 import { consoleLocals } from './auth.ts';
 import { consoleLang, sendPage, type ConsoleContext } from './context.ts';
-import { sendManagementLink } from './manage-link.ts';
 import { consoleHref } from './render.ts';
 import type { ConsoleGuards } from './auth.ts';
 
@@ -36,7 +35,7 @@ export function subscriberRoutes(ctx: ConsoleContext, g: ConsoleGuards): RouteSp
 }
 
 function subscriberHandlers(ctx: ConsoleContext) {
-  const { pool, subscriptions, queues, log } = ctx.deps;
+  const { pool, subscriptions, log } = ctx.deps;
   const suppressions = new SuppressionService(pool, log);
   const object = (id: number) => ({ type: 'subscriber', id });
   const back = (req: Request, res: Response, id: number, done: string) => res.redirect(303, consoleHref(`/admin/subscribers/${id}`, consoleLang(req), { done }));
@@ -72,11 +71,11 @@ function subscriberHandlers(ctx: ConsoleContext) {
       back(req, res, id, 'unsubscribed');
     },
 
-    /** E-mails the subscriber the link to their settings page. */
+    /** E-mails the subscriber (of any status: also one just unsubscribed) the link to their settings page. */
     async manageLink(req: Request, res: Response, id: number) {
-      await load(id);
-      const entry = await ctx.audit.record(consoleLocals(res).actor, 'subscriber.send-manage-link', object(id));
-      await sendManagementLink(queues, id, entry.id);
+      const subscriber = await load(id);
+      await ctx.audit.record(consoleLocals(res).actor, 'subscriber.send-manage-link', object(id));
+      await ctx.deps.manageLinks.requestForSubscriber(id, subscriber.lang === 'en' ? 'en' : 'pl');
       back(req, res, id, 'linkSent');
     },
 

@@ -33,9 +33,9 @@ export class ManageLinkService {
     await this.jobs.queueManageLink(id);
   }
 
-  /** An operator sends the link to a known subscriber (the console); counted in the same cap. */
-  async requestForSubscriber(subscriberId: number): Promise<void> {
-    const id = await requests.insertManageLinkRequest(this.pool, { subscriberId }, 'pl');
+  /** An operator sends the link to a known subscriber of any status (the console), in their language; counted in the same cap. */
+  async requestForSubscriber(subscriberId: number, lang: 'pl' | 'en'): Promise<void> {
+    const id = await requests.insertManageLinkRequest(this.pool, { subscriberId }, lang);
     await this.jobs.queueManageLink(id);
   }
 

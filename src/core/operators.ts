@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import * as q from '../db/operator-queries.ts';
 import type { OperatorRow, Role, SessionOperator } from '../db/operator-queries.ts';
-import { isUniqueViolation } from '../errors.ts';
+import { isUniqueViolation } from '../db/pool.ts';
 import { AlreadyExistsError } from './errors.ts';
 import { normalizeEmail } from './email-address.ts';
 import { hashPassword, passwordProblem, verifyNothing, verifyPassword } from './passwords.ts';

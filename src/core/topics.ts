@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import { isUniqueViolation } from '../errors.ts';
+import { isUniqueViolation } from '../db/pool.ts';
 import * as topics from '../db/topic-queries.ts';
 import { AlreadyExistsError } from './errors.ts';
 

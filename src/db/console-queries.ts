@@ -1,7 +1,7 @@
 import { loadNamedQueries } from './named-queries.ts';
 import type { Db } from './pool.ts';
 
-const sql = loadNamedQueries('console', ['subscriber-deliveries', 'article-failures-by-reason', 'list-sections', 'insert-section', 'update-section', 'set-section-archived', 'reorder-sections']);
+const sql = loadNamedQueries('console', ['subscriber-deliveries', 'article-failures-by-reason', 'list-sections', 'insert-section', 'update-section', 'set-section-archived', 'reorder-sections', 'record-mail-outcome', 'mail-outcomes-since', 'subscriber-changes', 'inbound-by-kind-since']);
 
 /** One notification sent (or not) to a subscriber. */
 export interface SubscriberDeliveryRow {
@@ -73,4 +73,43 @@ export async function setSectionArchived(db: Db, slug: string, archived: boolean
 /** Numbers the sections in the given order. */
 export async function reorderSections(db: Db, slugs: string[]): Promise<void> {
   await db.query(sql['reorder-sections'], [slugs]);
+}
+
+/** Counts `count` e-mails of a kind with an outcome in the current hour (mail_outcomes_hourly). */
+export async function recordMailOutcome(db: Db, kind: string, outcome: 'sent' | 'failed' | 'deferred' | 'suppressed', count = 1): Promise<void> {
+  await db.query(sql['record-mail-outcome'], [kind, outcome, count]);
+}
+
+/** A count per kind and outcome (e-mails, inbound messages). */
+export interface KindOutcomeCount {
+  kind: string;
+  outcome: string;
+  count: number;
+}
+
+/** E-mails by kind and outcome since a moment (from its hour on). */
+export async function countMailOutcomesSince(db: Db, since: Date): Promise<KindOutcomeCount[]> {
+  return (await db.query<KindOutcomeCount>(sql['mail-outcomes-since'], [since])).rows;
+}
+
+/** Subscribers' changes since today's start and since a week ago. */
+export interface SubscriberChangesRow {
+  new_today: number;
+  new_week: number;
+  confirmed_today: number;
+  confirmed_week: number;
+  unsubscribed_today: number;
+  unsubscribed_week: number;
+  erased_today: number;
+  erased_week: number;
+}
+
+/** New, confirmed, unsubscribed and erased subscribers since `today` and since `week`. */
+export async function countSubscriberChanges(db: Db, today: Date, week: Date): Promise<SubscriberChangesRow> {
+  return (await db.query<SubscriberChangesRow>(sql['subscriber-changes'], [today, week])).rows[0]!;
+}
+
+/** Inbound messages by kind and outcome received since a moment. */
+export async function countInboundSince(db: Db, since: Date): Promise<KindOutcomeCount[]> {
+  return (await db.query<KindOutcomeCount>(sql['inbound-by-kind-since'], [since])).rows;
 }

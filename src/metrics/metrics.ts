@@ -5,7 +5,7 @@ import type { FeedRow, StatusCounts } from '../db/stats-queries.ts';
 /**
  * Prometheus metrics of one process. Counters and histograms are per process (each API and worker process
  * counts what it did; Prometheus sums them); gauges marked "global" are read from Redis or PostgreSQL at
- * scrape time and show the same value in every process. README's Operations section lists them all.
+ * scrape time and show the same value in every process. docs/operations.md lists them all.
  */
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });

@@ -59,7 +59,7 @@ function startWorkerProcess(): WorkerProcess {
 
 /** Waits until the process's sender thread has started its worker. */
 async function senderThreadStarted(worker: WorkerProcess): Promise<void> {
-  await eventually(() => worker.messages.includes('sender thread started'), 20_000, 'the sender thread started');
+  await eventually(() => worker.messages.includes('sender thread started'), 150_000, 'the sender thread started');
 }
 
 async function ledger(articleId: number): Promise<{ sent: number; pending: number; claimed: number; other: number }> {

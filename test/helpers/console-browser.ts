@@ -8,6 +8,8 @@ import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness.t
 export const COMPLAINER = 'jan.skarga@example.pl';
 /** A subscriber whose notification failed (the SMTP server rejects the address). */
 export const BROKEN = 'nie.istnieje@example.pl';
+/** The Postmark webhook's secret in the seeded console (bounces arrive through it). */
+export const POSTMARK_SECRET = 'postmark-secret-0123456789';
 /** An operator and a viewer of the seeded console. */
 export const OPERATOR = { email: 'anna.nowak@duw.example', password: 'zielony-most-nad-odra' };
 export const VIEWER = { email: 'piotr.podglad@duw.example', password: 'ciche-jezioro-o-zmierzchu' };
@@ -31,7 +33,7 @@ export const ARTICLE = { url: 'https://www.duw.pl/pl/komunikaty/1,Utrudnienia.ht
 export async function startConsoleWorld(label: string, options: { deliver: boolean }): Promise<ConsoleWorld> {
   const server = await startDeferredServer();
   const base = `http://127.0.0.1:${server.port}`;
-  const h = await startHarness({ label, workers: options.deliver, env: { PUBLIC_URL: base, GRAFANA_URL: 'https://grafana.duw.example/d/powiadom' } });
+  const h = await startHarness({ label, workers: options.deliver, env: { PUBLIC_URL: base, GRAFANA_URL: 'https://grafana.duw.example/d/powiadom', POSTMARK_WEBHOOK_SECRET: POSTMARK_SECRET } });
   server.use(h.app);
   h.smtp.onRecipient = (address) => (address === BROKEN ? { ok: false, code: 550, message: '5.1.1 <nie.istnieje@example.pl>: Recipient address rejected: User unknown' } : { ok: true });
   const bearer = `Bearer ${ADMIN_TOKEN}`;

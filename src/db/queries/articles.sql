@@ -34,13 +34,13 @@ SELECT * FROM articles ORDER BY published_at DESC, id DESC LIMIT $1 OFFSET $2;
 SELECT count(*)::int AS total FROM articles;
 
 -- name: count-deliveries
--- The delivery ledger of one article, counted by status.
-SELECT count(*)::int AS recipients,
-       count(*) FILTER (WHERE status = 'sent')::int AS sent,
-       count(*) FILTER (WHERE status = 'failed')::int AS failed,
-       count(*) FILTER (WHERE status = 'pending')::int AS pending,
-       count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed
-FROM deliveries WHERE article_id = $1;
+-- The delivery ledger of one article, counted by status (from article_delivery_counts, kept by the ledger's triggers).
+SELECT coalesce(sum(count), 0)::int AS recipients,
+       coalesce(sum(count) FILTER (WHERE status = 'sent'), 0)::int AS sent,
+       coalesce(sum(count) FILTER (WHERE status = 'failed'), 0)::int AS failed,
+       coalesce(sum(count) FILTER (WHERE status = 'pending'), 0)::int AS pending,
+       coalesce(sum(count) FILTER (WHERE status = 'suppressed'), 0)::int AS suppressed
+FROM article_delivery_counts WHERE article_id = $1;
 
 -- name: list-unknown-topics
 -- Which of the given slugs ($1 text[]) are not topics.

@@ -47,3 +47,33 @@ UPDATE topics SET archived_at = CASE WHEN $2::boolean THEN coalesce(archived_at,
 UPDATE topics t SET position = o.ordinality
 FROM unnest($1::text[]) WITH ORDINALITY AS o(slug, ordinality)
 WHERE t.slug = o.slug;
+
+-- name: record-mail-outcome
+-- Counts $3 e-mails of kind $1 with outcome $2 ('sent', 'failed', 'deferred', 'suppressed') in this hour.
+SELECT powiadom_count_mail($1, $2, $3);
+
+-- name: mail-outcomes-since
+-- E-mails by kind and outcome from the hour holding $1 on (mail_outcomes_hourly: at most 6 × 4 rows an hour).
+SELECT kind, outcome, sum(count)::bigint AS count
+FROM mail_outcomes_hourly WHERE hour >= date_trunc('hour', $1::timestamptz)
+GROUP BY kind, outcome;
+
+-- name: subscriber-changes
+-- What happened to subscribers since $1 (today) and since $2 (7 days): new sign-ups, confirmations and
+-- unsubscriptions by their timestamps, erasures by the 'erased' suppression each one leaves. One pass.
+SELECT count(*) FILTER (WHERE created_at >= $1)::int AS new_today,
+       count(*) FILTER (WHERE created_at >= $2)::int AS new_week,
+       count(*) FILTER (WHERE confirmed_at >= $1)::int AS confirmed_today,
+       count(*) FILTER (WHERE confirmed_at >= $2)::int AS confirmed_week,
+       count(*) FILTER (WHERE unsubscribed_at >= $1)::int AS unsubscribed_today,
+       count(*) FILTER (WHERE unsubscribed_at >= $2)::int AS unsubscribed_week,
+       (SELECT count(*) FROM suppressions WHERE reason = 'erased' AND created_at >= $1)::int AS erased_today,
+       (SELECT count(*) FROM suppressions WHERE reason = 'erased' AND created_at >= $2)::int AS erased_week
+FROM subscribers
+WHERE created_at >= $2 OR confirmed_at >= $2 OR unsubscribed_at >= $2;
+
+-- name: inbound-by-kind-since
+-- Inbound messages received since $1 by kind and outcome ('error' = attempts that threw, retried later).
+SELECT kind, outcome, count(*)::int AS count
+FROM inbound_messages WHERE received_at >= $1
+GROUP BY kind, outcome ORDER BY kind, outcome;

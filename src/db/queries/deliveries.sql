@@ -88,10 +88,15 @@ FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, status, reason)
 WHERE d.id = u.id AND d.status = 'pending';
 
 -- name: note-deferred
--- Records why pending deliveries were not sent yet ($1 ids, $2 reasons); they stay pending and claimed.
-UPDATE deliveries d SET last_error = u.reason, updated_at = now()
-FROM unnest($1::bigint[], $2::text[]) AS u(id, reason)
-WHERE d.id = u.id AND d.status = 'pending';
+-- Records why pending deliveries were not sent yet ($1 ids, $2 reasons); they stay pending and claimed. Counts them as
+-- 'notification' 'deferred' outcomes of this hour (mail_outcomes_hourly, migration 0011).
+WITH noted AS (
+  UPDATE deliveries d SET last_error = u.reason, updated_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS u(id, reason)
+  WHERE d.id = u.id AND d.status = 'pending'
+  RETURNING d.id
+)
+SELECT powiadom_count_mail('notification', 'deferred', (SELECT count(*) FROM noted));
 
 -- name: list-unfinished-fanouts
 -- Articles whose fan-out has not finished ($1 limit): the reconciler resumes them.

@@ -144,10 +144,15 @@ FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, status, reason)
 WHERE d.id = u.id AND d.status = 'pending';
 
 -- name: note-digest-deferred
--- Records why pending digest deliveries were not sent yet ($1 ids, $2 reasons); they stay pending and claimed.
-UPDATE digest_deliveries d SET last_error = u.reason, updated_at = now()
-FROM unnest($1::bigint[], $2::text[]) AS u(id, reason)
-WHERE d.id = u.id AND d.status = 'pending';
+-- Records why pending digest deliveries were not sent yet ($1 ids, $2 reasons); they stay pending and claimed. Counts them as
+-- 'digest' 'deferred' outcomes of this hour (mail_outcomes_hourly, migration 0011).
+WITH noted AS (
+  UPDATE digest_deliveries d SET last_error = u.reason, updated_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS u(id, reason)
+  WHERE d.id = u.id AND d.status = 'pending'
+  RETURNING d.id
+)
+SELECT powiadom_count_mail('digest', 'deferred', (SELECT count(*) FROM noted));
 
 -- name: list-unfinished-digest-fanouts
 -- Runs whose fan-out has not finished ($1 limit): the reconciler resumes them.

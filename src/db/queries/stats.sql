@@ -26,14 +26,15 @@ SELECT status, count(*) AS count FROM deliveries WHERE updated_at >= $1 GROUP BY
 SELECT url, topic, last_poll_at, last_ok_at, last_error FROM feeds ORDER BY url;
 
 -- name: recent-articles-progress
--- The newest $1 articles with their fan-out state and delivery counts per status.
+-- The newest $1 articles with their fan-out state and delivery counts per status, from the counters the
+-- ledger's triggers keep (article_delivery_counts, migration 0011): a few rows per article, whatever its size.
 SELECT a.id, a.title, a.url, a.topics, a.published_at, a.created_at, a.notify, a.fanout_status, a.fanout_done_at,
-       count(d.id) AS total,
-       count(d.id) FILTER (WHERE d.status = 'pending') AS pending,
-       count(d.id) FILTER (WHERE d.status = 'sent') AS sent,
-       count(d.id) FILTER (WHERE d.status = 'failed') AS failed,
-       count(d.id) FILTER (WHERE d.status = 'suppressed') AS suppressed
+       coalesce(sum(c.count), 0)::bigint AS total,
+       coalesce(sum(c.count) FILTER (WHERE c.status = 'pending'), 0)::bigint AS pending,
+       coalesce(sum(c.count) FILTER (WHERE c.status = 'sent'), 0)::bigint AS sent,
+       coalesce(sum(c.count) FILTER (WHERE c.status = 'failed'), 0)::bigint AS failed,
+       coalesce(sum(c.count) FILTER (WHERE c.status = 'suppressed'), 0)::bigint AS suppressed
 FROM (SELECT * FROM articles ORDER BY created_at DESC, id DESC LIMIT $1) a
-LEFT JOIN deliveries d ON d.article_id = a.id
+LEFT JOIN article_delivery_counts c ON c.article_id = a.id
 GROUP BY a.id, a.title, a.url, a.topics, a.published_at, a.created_at, a.notify, a.fanout_status, a.fanout_done_at
 ORDER BY a.created_at DESC, a.id DESC;

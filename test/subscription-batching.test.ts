@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SubscribeRequest } from '../src/core/subscriptions.ts';
-import { AppError } from '../src/errors.ts';
+import { UnknownTopicError } from '../src/core/errors.ts';
+import { asAppError } from '../src/http/domain-errors.ts';
 import { emailQueueIdle, eventually, startHarness, type Harness } from './helpers/harness.ts';
 
 // Subscription requests that arrive together are written with one database call in one transaction
@@ -64,8 +65,9 @@ describe('subscription requests written together', () => {
     assert.deepEqual(settled.slice(0, 5).map((s) => s.status), Array(5).fill('fulfilled'));
     const refused = settled[5]!;
     assert.equal(refused.status, 'rejected');
-    // written alone, refused (the topic is gone), retried with a fresh topic list: a clear 400
-    assert.ok(refused.reason instanceof AppError && refused.reason.status === 400, String(refused.reason));
+    // written alone, refused (the topic is gone), retried with a fresh topic list: core's UnknownTopicError, a clear 400
+    assert.ok(refused.reason instanceof UnknownTopicError, String(refused.reason));
+    assert.equal(asAppError(refused.reason)?.status, 400);
     assert.deepEqual((await rowsFor(good)).map((r) => [r.status, r.consents]), Array(5).fill(['pending', 1]));
     assert.deepEqual(await rowsFor(['zly@example.pl']), []);
   });

@@ -21,7 +21,6 @@ const sql = loadNamedQueries('subscribers', [
   'upsert-imported-subscribers',
   'insert-import-consents',
   'replace-topics-batch',
-  'count-subscribers-by-status',
   'get-consent-with-subscriber',
   'request-subscription',
   'request-subscriptions',
@@ -158,12 +157,6 @@ export async function insertImportConsents(db: Db, ids: number[], sources: strin
 /** Sets the topics of many subscribers in one statement. */
 export async function replaceTopicsBatch(db: Db, pairIds: number[], pairSlugs: string[], allIds: number[]): Promise<void> {
   await db.query(sql['replace-topics-batch'], [pairIds, pairSlugs, allIds]);
-}
-
-/** Subscriber counts per status. */
-export async function countSubscribersByStatus(db: Db): Promise<Record<string, number>> {
-  const { rows } = await db.query<{ status: string; count: number }>(sql['count-subscribers-by-status']);
-  return Object.fromEntries(rows.map((r) => [r.status, r.count]));
 }
 
 /** What a subscription request did: which e-mail it calls for, and the claimed slot (null: send none). */

@@ -18,13 +18,13 @@ ORDER BY count(*) DESC
 LIMIT 50;
 
 -- name: list-sections
--- Every section with its subscriber counts, in the operators' order (archived ones last).
+-- Every section with its active subscribers (from subscriber_counts, migration 0013), in the operators'
+-- order (archived ones last).
 WITH active AS (
-  SELECT st.topic_slug, count(*) AS n
-  FROM subscriber_topics st JOIN subscribers s ON s.id = st.subscriber_id AND s.status = 'active'
-  GROUP BY st.topic_slug
+  SELECT topic_slug, sum(count) AS n FROM subscriber_counts
+  WHERE status = 'active' AND topic_slug <> '' GROUP BY topic_slug
 )
-SELECT t.slug, t.name, t.name_en, t.description, t.position, t.archived_at, coalesce(a.n, 0) AS active
+SELECT t.slug, t.name, t.name_en, t.description, t.position, t.archived_at, coalesce(a.n, 0)::bigint AS active
 FROM topics t LEFT JOIN active a ON a.topic_slug = t.slug
 ORDER BY t.archived_at IS NOT NULL, t.position NULLS LAST, t.name COLLATE "C", t.slug;
 
@@ -59,18 +59,22 @@ FROM mail_outcomes_hourly WHERE hour >= date_trunc('hour', $1::timestamptz)
 GROUP BY kind, outcome;
 
 -- name: subscriber-changes
--- What happened to subscribers since $1 (today) and since $2 (7 days): new sign-ups, confirmations and
--- unsubscriptions by their timestamps, erasures by the 'erased' suppression each one leaves. One pass.
-SELECT count(*) FILTER (WHERE created_at >= $1)::int AS new_today,
-       count(*) FILTER (WHERE created_at >= $2)::int AS new_week,
-       count(*) FILTER (WHERE confirmed_at >= $1)::int AS confirmed_today,
-       count(*) FILTER (WHERE confirmed_at >= $2)::int AS confirmed_week,
-       count(*) FILTER (WHERE unsubscribed_at >= $1)::int AS unsubscribed_today,
-       count(*) FILTER (WHERE unsubscribed_at >= $2)::int AS unsubscribed_week,
+-- What happened to subscribers since $1 (today) and since $2 (7 days), from the hour holding each on:
+-- sign-ups, confirmations and unsubscriptions from subscriber_changes_hourly (migration 0013; at most
+-- 3 × 16 rows an hour), erasures by the 'erased' suppression each one leaves.
+WITH changes AS (
+  SELECT hour, change, sum(count) AS n FROM subscriber_changes_hourly
+  WHERE hour >= date_trunc('hour', $2::timestamptz) GROUP BY hour, change
+)
+SELECT coalesce(sum(n) FILTER (WHERE change = 'new' AND hour >= date_trunc('hour', $1::timestamptz)), 0)::int AS new_today,
+       coalesce(sum(n) FILTER (WHERE change = 'new'), 0)::int AS new_week,
+       coalesce(sum(n) FILTER (WHERE change = 'confirmed' AND hour >= date_trunc('hour', $1::timestamptz)), 0)::int AS confirmed_today,
+       coalesce(sum(n) FILTER (WHERE change = 'confirmed'), 0)::int AS confirmed_week,
+       coalesce(sum(n) FILTER (WHERE change = 'unsubscribed' AND hour >= date_trunc('hour', $1::timestamptz)), 0)::int AS unsubscribed_today,
+       coalesce(sum(n) FILTER (WHERE change = 'unsubscribed'), 0)::int AS unsubscribed_week,
        (SELECT count(*) FROM suppressions WHERE reason = 'erased' AND created_at >= $1)::int AS erased_today,
        (SELECT count(*) FROM suppressions WHERE reason = 'erased' AND created_at >= $2)::int AS erased_week
-FROM subscribers
-WHERE created_at >= $2 OR confirmed_at >= $2 OR unsubscribed_at >= $2;
+FROM changes;
 
 -- name: inbound-by-kind-since
 -- Inbound messages received since $1 by kind and outcome ('error' = attempts that threw, retried later).

@@ -1,15 +1,17 @@
 -- name: subscribers-by-status
--- Number of subscribers per status (pending, active, unsubscribed).
-SELECT status, count(*) AS count FROM subscribers GROUP BY status ORDER BY status;
+-- Number of subscribers per status (pending, active, unsubscribed), from the counters the triggers of
+-- migration 0013 keep (subscriber_counts, topic_slug ''): a few dozen rows, however many subscribers.
+SELECT status, sum(count)::bigint AS count FROM subscriber_counts WHERE topic_slug = ''
+GROUP BY status HAVING sum(count) <> 0 ORDER BY status;
 
 -- name: subscribers-by-topic
--- Per topic: its active subscribers and all subscribers (any status) that chose it; topics without any show 0.
+-- Per topic: its active subscribers and all subscribers (any status) that chose it; topics without any
+-- show 0. From the per-section counters (subscriber_counts, migration 0013).
 SELECT t.slug,
-       count(s.id) FILTER (WHERE s.status = 'active') AS active,
-       count(s.id) AS total
+       coalesce(sum(c.count) FILTER (WHERE c.status = 'active'), 0)::bigint AS active,
+       coalesce(sum(c.count), 0)::bigint AS total
 FROM topics t
-LEFT JOIN subscriber_topics st ON st.topic_slug = t.slug
-LEFT JOIN subscribers s ON s.id = st.subscriber_id
+LEFT JOIN subscriber_counts c ON c.topic_slug = t.slug
 GROUP BY t.slug
 ORDER BY t.slug;
 

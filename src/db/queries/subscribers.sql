@@ -128,9 +128,6 @@ INSERT INTO subscriber_topics (subscriber_id, topic_slug)
 SELECT sid, slug FROM unnest($1::bigint[], $2::text[]) AS n (sid, slug)
 ON CONFLICT DO NOTHING;
 
--- name: count-subscribers-by-status
--- Subscribers per status.
-SELECT status, count(*)::int AS count FROM subscribers GROUP BY status;
 
 -- name: get-consent-with-subscriber
 -- A consent and its subscriber, for composing the confirmation e-mail (in the language the consent asked for).

@@ -1,8 +1,9 @@
 /* global fetch, AbortSignal */
-// The image's HEALTHCHECK: `node deploy/healthcheck.mjs` exits 0 when this container's Powiadom is healthy.
-// One image plays every role, so it reads the role from PID 1's command line (node dist/workers/run-role.js
-// <role>): api and all must answer GET /readyz (PostgreSQL and Redis reachable) on PORT within 4 s; a worker
-// or a one-shot (migrate, cli) counts as healthy while it runs (workers are watched by PowiadomNoWorker).
+// The image's HEALTHCHECK: `/usr/local/bin/node /app/deploy/healthcheck.mjs` exits 0 when this container's
+// Powiadom is healthy (the image has no shell and no curl: node asks). One image plays every role, so it reads
+// the role from PID 1's command line (/usr/local/bin/node /app/dist/workers/run-role.js <role>): api and all
+// must answer GET /readyz (PostgreSQL and Redis reachable) on PORT within 4 s; a worker or a one-shot (migrate,
+// cli) counts as healthy while it runs (workers are watched by PowiadomNoWorker).
 import { readFileSync } from 'node:fs';
 
 function roleOfPid1() {

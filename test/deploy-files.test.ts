@@ -130,14 +130,25 @@ describe('Dockerfile', () => {
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
   it('runs node itself as a non-root user, one image for every role, with a /readyz health check', () => {
-    assert.match(runtime, /^\nFROM \$\{NODE_IMAGE\}$/m);
-    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-[a-z]+-slim$/m);
-    assert.match(runtime, /^USER node$/m);
-    assert.match(runtime, /^ENTRYPOINT \["node", "dist\/workers\/run-role\.js"\]$/m);
+    assert.match(runtime, /^\nFROM \$\{RUNTIME_IMAGE\}$/m);
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
+    // distroless for the Debian of the Node.js image, whose node binary it runs (glibc of the same release)
+    assert.match(dockerfile, /^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/cc-debian12:nonroot$/m);
+    // numeric: distroless's nonroot, and the same user on a base that has no such name (debian:bookworm-slim)
+    assert.match(runtime, /^USER 65532:65532$/m);
+    assert.match(runtime, /^ENTRYPOINT \["\/usr\/local\/bin\/node", "\/app\/dist\/workers\/run-role\.js"\]$/m);
     assert.match(runtime, /^CMD \["all"\]$/m);
-    assert.match(runtime, /^HEALTHCHECK .*CMD \["node", "deploy\/healthcheck\.mjs"\]$/m);
+    assert.match(runtime, /^HEALTHCHECK .*CMD \["\/usr\/local\/bin\/node", "\/app\/deploy\/healthcheck\.mjs"\]$/m);
     assert.match(read('deploy/healthcheck.mjs'), /\/readyz/);
     assert.doesNotMatch(runtime, /npm (start|run)/);
+  });
+
+  it('needs no shell in the runtime: no RUN or SHELL, node copied alone, the outbox made earlier and given to the user', () => {
+    assert.doesNotMatch(runtime, /^(RUN|SHELL) /m);
+    assert.match(runtime, /^COPY --from=build \/usr\/local\/bin\/node \/usr\/local\/bin\/node$/m);
+    assert.match(runtime.replace(/\\\n\s*/g, ' '), /^ENV .*\bOUTBOX_DIR=\/app\/outbox$/m);
+    assert.match(runtime, /^COPY --from=build --chown=65532:65532 \/app\/outbox \.\/outbox$/m);
+    assert.match(dockerfile.slice(dockerfile.indexOf(' AS build'), dockerfile.indexOf(' AS deps')), /^RUN mkdir \/app\/outbox$/m);
   });
 
   it('copies into the runtime only paths that exist and that .dockerignore lets through', () => {
@@ -179,12 +190,16 @@ describe('Dockerfile lint', () => {
     assert.deepEqual(diagnostics, []);
   });
 
-  it('pins the base image (DL3006, DL3007) and names every stage it copies from (DL3022, DL3023)', () => {
+  it('pins the base images (DL3006, DL3007) and names every stage it copies from (DL3022, DL3023)', () => {
     const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
     assert.match(base ?? '', /^node:\d+-[a-z]+-slim$/, 'a tagged slim Node.js image, never :latest');
+    const runtimeBase = /^ARG RUNTIME_IMAGE=(\S+)$/m.exec(text)?.[1];
+    assert.match(runtimeBase ?? '', /^[\w./-]+:[\w.-]+$/, 'a tagged runtime image');
+    assert.doesNotMatch(runtimeBase ?? '', /:latest$/, 'never :latest');
     const froms = instructions.filter((i) => i.keyword === 'FROM');
     const aliases = froms.map((f) => /\bAS (\S+)$/i.exec(f.args)?.[1]);
-    for (const from of froms) assert.match(from.args, /^\$\{NODE_IMAGE\}( AS \S+)?$/, from.args);
+    for (const from of froms.slice(0, -1)) assert.match(from.args, /^\$\{NODE_IMAGE\} AS \S+$/, from.args);
+    assert.match(froms.at(-1)!.args, /^\$\{RUNTIME_IMAGE\}( AS \S+)?$/);
     for (const copy of instructions.filter((i) => i.keyword === 'COPY' && i.args.startsWith('--from='))) {
       const source = /^--from=(\S+)/.exec(copy.args)![1]!;
       assert.ok(aliases.slice(0, copy.stage).includes(source), `COPY --from=${source} names an earlier stage`);
@@ -204,6 +219,8 @@ describe('Dockerfile lint', () => {
   it('runs as a non-root user (DL3002), without sudo (DL3004), cd (DL3003), pipes without pipefail (DL4006) or unpinned installs (DL3016, DL3008)', () => {
     const users = instructions.filter((i) => i.keyword === 'USER');
     assert.ok(users.length > 0 && !/^(root|0)(:|$)/.test(users.at(-1)!.args), 'the last USER is not root');
+    // by number, uid and gid: a runtime needs no passwd entry, and Kubernetes' runAsNonRoot can check it
+    assert.match(users.at(-1)!.args, /^[1-9]\d*:[1-9]\d*$/);
     for (const run of runs) {
       assert.doesNotMatch(run, /\bsudo\b|(^|&&|;)\s*cd\s|[^|]\|[^|]|\bapt(-get)? install|\bnpm (install|i)\b/, run);
       if (/\bnpm ci\b/.test(run)) assert.match(run, /--no-audit/, 'npm ci from the lock file, without the audit round trip');

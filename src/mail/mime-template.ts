@@ -181,7 +181,8 @@ const WORD_BYTES = 39;
 /** An RFC 2047 encoded-word sequence for a header value (plain when ASCII), folded for long values. */
 export function encodeHeaderWords(value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ');
-  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900) return clean;
+  // plain text that looks like an encoded word ("=?…?=") is encoded too, or a reader would decode it (RFC 2047 §5)
+  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900 && !clean.includes('=?')) return clean;
   const words: string[] = [];
   let chunk = '';
   for (const char of clean) {
